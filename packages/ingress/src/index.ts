@@ -1,1 +1,10 @@
-export {};
+export { Ingress } from './ingress.js';
+export type { IngressOptions } from './ingress.js';
+export { MeshClient, UpstreamError } from './mesh-client.js';
+export type { CallOptions } from './mesh-client.js';
+export { Registry } from './registry.js';
+export type { RegistryChange, ServerView } from './registry.js';
+export { Catalog } from './catalog.js';
+export type { Target, AggregateList } from './catalog.js';
+export { createSessionServer, MESH_SERVER_INFO } from './session-server.js';
+export type { Scope } from './scope.js';

@@ -1,1 +1,33 @@
-export {};
+export { DEFAULT_SUBJECT_PREFIX, Subjects, RegistryKind, encodeToken, decodeToken, methodTokens, assertPrefix } from './subjects.js';
+export { MeshHeader, FrameKind } from './headers.js';
+export { ErrorCodes, JsonRpcCode, MeshError, isErrorCode, meshCodeOf } from './errors.js';
+export type { ErrorCode, WireError } from './errors.js';
+export {
+  CallRequestSchema,
+  WireErrorSchema,
+  ResultFrameSchema,
+  ErrorFrameSchema,
+  NotificationFrameSchema,
+} from './envelope.js';
+export type { CallRequest, NotificationFrame } from './envelope.js';
+export {
+  SERVER_NAME_PATTERN,
+  ServerNameSchema,
+  BridgeStateSchema,
+  ListDigestsSchema,
+  BridgeDescriptorSchema,
+  ByeSchema,
+} from './descriptor.js';
+export type { BridgeState, ListDigests, BridgeDescriptor, Bye } from './descriptor.js';
+export {
+  TOOL_NAME_PATTERN,
+  DEFAULT_SEPARATOR,
+  MAX_TOOL_NAME,
+  namespacedName,
+  splitNamespacedName,
+  meshResourceUri,
+  parseMeshResourceUri,
+  digestOf,
+} from './names.js';
+export { ForwardedMethods, isForwardedMethod, ListMethods, ListKinds } from './methods.js';
+export type { ForwardedMethod, ListKind } from './methods.js';

@@ -1,1 +1,18 @@
-export {};
+export { createLogger, REDACT_PATHS } from './logger.js';
+export type { Logger, LoggerOptions } from './logger.js';
+export {
+  MeshConfigSchema,
+  ServerConfigSchema,
+  StdioServerConfigSchema,
+  HttpServerConfigSchema,
+  NatsConfigSchema,
+  IngressConfigSchema,
+  parseMeshConfig,
+  loadMeshConfig,
+  formatIssues,
+  isStdioServer,
+} from './config.js';
+export type { MeshConfig, MeshConfigInput, ServerConfig, StdioServerConfig, HttpServerConfig, IngressConfig } from './config.js';
+export { connectNats } from './nats.js';
+export type { ConnectNatsOptions } from './nats.js';
+export { Shutdown } from './shutdown.js';

@@ -1,0 +1,225 @@
+import { EventEmitter } from 'node:events';
+import { StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { ListKinds, ListMethods, MeshError, digestOf, type BridgeState, type ListDigests, type ListKind } from '@mcp-mesh/protocol';
+import { isStdioServer, type Logger, type ServerConfig } from '@mcp-mesh/runtime';
+import { Backoff } from './backoff.js';
+import { ChildProcessTransport } from './child-transport.js';
+import { childEnvironment } from './child-env.js';
+import {
+  UpstreamSession,
+  type InitializeOutcome,
+  type RequestOptions,
+  type UpstreamNotification,
+  type UpstreamReply,
+} from './upstream-session.js';
+
+export interface UpstreamOptions {
+  server: string;
+  config: ServerConfig;
+  logger: Logger;
+  /** The bridge's own environment, filtered through the allow-list for stdio servers. */
+  parentEnv: NodeJS.ProcessEnv;
+  /** Deadline for the upstream's initialize handshake (npx may download first), milliseconds. */
+  startTimeoutMs?: number;
+  backoff?: Backoff;
+}
+
+export interface UpstreamEvents {
+  /** State, digests or server info changed: the bridge re-announces. */
+  change: [];
+  /** A notification that belongs to no call. */
+  notification: [UpstreamNotification];
+}
+
+const LIST_CAPABILITY: Record<ListKind, string> = {
+  tools: 'tools',
+  prompts: 'prompts',
+  resources: 'resources',
+  resourceTemplates: 'resources',
+};
+
+/**
+ * Owns the connection to one upstream MCP server: starts it, keeps it running (restarting a
+ * crashed stdio server with backoff), knows its lists' digests, and forwards requests once ready.
+ */
+export class Upstream extends EventEmitter<UpstreamEvents> {
+  state: BridgeState = 'starting';
+  info: InitializeOutcome | undefined;
+  digests: ListDigests = {};
+  counts: Partial<Record<ListKind, number>> = {};
+  restarts = 0;
+  private session: UpstreamSession | undefined;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private healthyTimer: NodeJS.Timeout | undefined;
+  private readonly backoff: Backoff;
+  private readonly waiters = new Set<() => void>();
+  private readonly refreshing = new Map<ListKind, Promise<void>>();
+  lastError: string | undefined;
+
+  constructor(private readonly options: UpstreamOptions) {
+    super();
+    this.backoff = options.backoff ?? new Backoff();
+  }
+
+  get target(): { kind: 'stdio' | 'http'; target: string } {
+    const config = this.options.config;
+    return isStdioServer(config)
+      ? { kind: 'stdio', target: [config.command, ...config.args].join(' ') }
+      : { kind: 'http', target: config.url };
+  }
+
+  get inFlight(): number {
+    return this.session?.inFlight ?? 0;
+  }
+
+  /** Starts the upstream; a failed first start is retried with backoff like a crash. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private createTransport(): { transport: Transport; describeExit: () => string | undefined } {
+    const config = this.options.config;
+    if (isStdioServer(config)) {
+      const log = this.options.logger.child({ stream: 'upstream-stderr' });
+      const transport = new ChildProcessTransport({
+        command: config.command,
+        args: config.args,
+        env: childEnvironment(this.options.parentEnv, config.env, config.envPassthrough),
+        cwd: config.cwd,
+        onStderr: (line) => log.info({ line }, 'upstream stderr'),
+      });
+      return { transport, describeExit: () => transport.exitReason };
+    }
+    const transport = new StreamableHTTPClientTransport(new URL(config.url), {
+      requestInit: { headers: config.headers },
+    });
+    return { transport: transport as Transport, describeExit: () => undefined };
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopping) return;
+    const { transport, describeExit } = this.createTransport();
+    const session = new UpstreamSession(transport, describeExit);
+    session.onNotification = (notification) => this.onUpstreamNotification(notification);
+    session.onClose = (reason) => this.onSessionClosed(session, reason);
+    this.session = session;
+    try {
+      this.info = await session.start(this.options.startTimeoutMs ?? 60_000);
+      await Promise.all(ListKinds.filter((kind) => this.offers(kind)).map((kind) => this.refreshList(kind)));
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      this.options.logger.error({ err: error }, 'upstream failed to start');
+      await session.close().catch(() => undefined);
+      this.onSessionClosed(session, this.lastError);
+      return;
+    }
+    if (this.session !== session || this.stopping) return;
+    this.setState('ready');
+    this.options.logger.info(
+      { serverInfo: this.info.serverInfo, protocolVersion: this.info.protocolVersion, counts: this.counts },
+      'upstream ready',
+    );
+    this.healthyTimer = setTimeout(() => this.backoff.reset(), 60_000);
+    this.healthyTimer.unref();
+  }
+
+  private offers(kind: ListKind): boolean {
+    return this.info?.capabilities?.[LIST_CAPABILITY[kind]] !== undefined;
+  }
+
+  private onSessionClosed(session: UpstreamSession, reason: string): void {
+    if (this.session !== session) return;
+    this.session = undefined;
+    clearTimeout(this.healthyTimer);
+    if (this.stopping) return;
+    this.lastError = reason;
+    this.restarts++;
+    const delay = this.backoff.next();
+    this.options.logger.warn({ reason, restartInMs: delay, restarts: this.restarts }, 'upstream ended; restarting');
+    this.setState('upstream-down');
+    this.restartTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private onUpstreamNotification(notification: UpstreamNotification): void {
+    for (const kind of ListKinds) {
+      if (ListMethods[kind].notification === notification.method && this.offers(kind)) {
+        void this.refreshList(kind).then(() => this.emit('change'));
+      }
+    }
+    this.emit('notification', notification);
+  }
+
+  /** Fetches every page of one list and records its digest. */
+  private refreshList(kind: ListKind): Promise<void> {
+    const running = this.refreshing.get(kind);
+    if (running) return running.then(() => this.refreshList(kind));
+    const work = (async () => {
+      const { method, field } = ListMethods[kind];
+      const items: unknown[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 1_000; page++) {
+        const reply = await this.request(method, cursor === undefined ? undefined : { cursor }, { deadline: Date.now() + 30_000 }, false);
+        if ('error' in reply) throw new MeshError('MESH_UPSTREAM_UNAVAILABLE', `${method} failed upstream: ${reply.error.message}`);
+        const pageItems = reply.result[field];
+        if (Array.isArray(pageItems)) items.push(...pageItems);
+        const next = reply.result.nextCursor;
+        if (typeof next !== 'string' || next.length === 0) break;
+        cursor = next;
+      }
+      this.digests = { ...this.digests, [kind]: digestOf(items) };
+      this.counts = { ...this.counts, [kind]: items.length };
+    })().finally(() => this.refreshing.delete(kind));
+    this.refreshing.set(kind, work);
+    return work;
+  }
+
+  private setState(state: BridgeState): void {
+    if (this.state === state) return;
+    this.state = state;
+    if (state === 'ready') for (const wake of this.waiters) wake();
+    this.emit('change');
+  }
+
+  /** Resolves once the upstream is ready, or rejects at the deadline. */
+  private async whenReady(deadline: number): Promise<UpstreamSession> {
+    while (this.state !== 'ready' || !this.session) {
+      if (this.stopping) throw new MeshError('MESH_BRIDGE_DRAINING', 'the bridge is shutting down');
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new MeshError(
+          'MESH_UPSTREAM_UNAVAILABLE',
+          `upstream server '${this.options.server}' is not running${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, remaining);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.waiters.add(done);
+      }).finally(() => undefined);
+      this.waiters.clear();
+    }
+    return this.session;
+  }
+
+  /** Forwards one request, waiting (up to its deadline) for a restarting upstream. */
+  async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions, waitForReady = true): Promise<UpstreamReply> {
+    const session = waitForReady ? await this.whenReady(options.deadline) : this.session;
+    if (!session) throw new MeshError('MESH_UPSTREAM_UNAVAILABLE', `upstream server '${this.options.server}' is not running`);
+    return session.request(method, params, options);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.healthyTimer);
+    for (const wake of this.waiters) wake();
+    const session = this.session;
+    this.session = undefined;
+    this.setState('draining');
+    await session?.close();
+  }
+}

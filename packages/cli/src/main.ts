@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { MeshError } from '@mcp-mesh/protocol';
+import { runBridge } from './commands/bridge.js';
+import { runCall } from './commands/call.js';
+import { runIngress } from './commands/ingress.js';
+import { runLs } from './commands/ls.js';
+import { runUp } from './commands/up.js';
+import { colour, warn } from './output.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const logLevel = () => new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
+
+function fail(error: unknown): never {
+  if (error instanceof MeshError) {
+    warn(`${colour.red('error')} [${error.code}]: ${error.message}`);
+  } else {
+    warn(`${colour.red('error')}: ${(error as Error)?.stack ?? String(error)}`);
+  }
+  process.exit(1);
+}
+
+const program = new Command()
+  .name('mcp-mesh')
+  .description('An event-driven mesh for the Model Context Protocol on NATS')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description('run the whole mesh from one config file: NATS (embedded if none answers), the ingress and a bridge per server')
+  .option('-c, --config <file>', 'mesh config file (servers / mcpServers)', 'mesh.config.json')
+  .option('--nats-url <url>', 'NATS URL (default: $NATS_URL, the config, or nats://127.0.0.1:4222)')
+  .option('-p, --port <port>', 'ingress HTTP port')
+  .option('--host <host>', 'ingress listen address (loopback only until auth exists)')
+  .option('--timeout <ms>', 'deadline of one forwarded call')
+  .option('--no-embedded-nats', 'fail instead of starting nats-server when none answers')
+  .addOption(logLevel())
+  .action((options) => runUp(options).catch(fail));
+
+program
+  .command('bridge')
+  .description('expose one MCP server on NATS: mcp-mesh bridge --name <server> -- <command> [args…]')
+  .requiredOption('-n, --name <server>', 'server name on the mesh')
+  .option('--url <url>', 'remote Streamable HTTP MCP endpoint instead of a command')
+  .option('-c, --config <file>', 'take the server of this name from a mesh config file')
+  .option('--nats-url <url>', 'NATS URL (default: $NATS_URL or nats://127.0.0.1:4222)')
+  .option('--prefix <prefix>', 'subject prefix (default mcp.v1)')
+  .option('-e, --env <NAME=value>', 'environment variable for the server (repeatable)', collect)
+  .option('--env-pass <NAME>', 'pass this variable of the bridge environment through (repeatable)', collect)
+  .option('--timeout <ms>', 'deadline of one call to the server')
+  .option('--heartbeat <ms>', 'heartbeat period')
+  .addOption(logLevel())
+  .argument('[command...]', 'the server command and its arguments, after --')
+  .action((command: string[], options) => runBridge({ ...options, command }).catch(fail));
+
+program
+  .command('ingress')
+  .description('serve MCP over Streamable HTTP for every bridge on the mesh')
+  .option('-c, --config <file>', 'mesh config file (its ingress and nats sections)')
+  .option('-p, --port <port>', 'HTTP port (default 8080)')
+  .option('--host <host>', 'listen address (loopback only until auth exists)')
+  .option('--nats-url <url>', 'NATS URL')
+  .option('--timeout <ms>', 'deadline of one forwarded call')
+  .addOption(logLevel())
+  .action((options) => runIngress(options).catch(fail));
+
+program
+  .command('ls')
+  .description('list servers, replicas and tools on the mesh')
+  .option('--nats-url <url>', 'NATS URL')
+  .option('--prefix <prefix>', 'subject prefix')
+  .option('--json', 'machine-readable output')
+  .action((options) =>
+    runLs(options)
+      .then((code) => process.exit(code))
+      .catch(fail),
+  );
+
+program
+  .command('call')
+  .description("call a tool: mcp-mesh call <server> <tool> '<json args>'")
+  .argument('<server>')
+  .argument('<tool>')
+  .argument('[args]', 'tool arguments as a JSON object', '{}')
+  .option('--nats-url <url>', 'NATS URL')
+  .option('--prefix <prefix>', 'subject prefix')
+  .option('--timeout <ms>', 'deadline in milliseconds')
+  .action((server: string, tool: string, args: string, options) =>
+    runCall({ ...options, server, tool, args })
+      .then((code) => process.exit(code))
+      .catch(fail),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import {
+  hostHeaderValidation,
+  localhostHostValidation,
+  localhostOriginValidation,
+  NodeStreamableHTTPServerTransport,
+  originValidation,
+} from '@modelcontextprotocol/node';
+import type { Server } from '@modelcontextprotocol/server';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { JsonRpcCode, MeshError, ListMethods, Subjects, type ListKind } from '@mcp-mesh/protocol';
+import type { IngressConfig, Logger } from '@mcp-mesh/runtime';
+import { Catalog } from './catalog.js';
+import { readBody, sendJson, sendJsonRpcError, sendMeshError } from './http-io.js';
+import { MeshClient } from './mesh-client.js';
+import { Registry, type RegistryChange } from './registry.js';
+import { scopeIncludes, scopeLabel, type Scope } from './scope.js';
+import { createSessionServer } from './session-server.js';
+
+export interface IngressOptions {
+  nc: NatsConnection;
+  config: IngressConfig;
+  logger: Logger;
+  prefix?: string;
+  /** Idle client sessions are closed after this long, milliseconds. */
+  sessionIdleMs?: number;
+  /** How long start() waits for bridges to answer the discovery request, milliseconds. */
+  discoverSettleMs?: number;
+}
+
+interface Session {
+  id: string;
+  scope: Scope;
+  server: Server;
+  transport: NodeStreamableHTTPServerTransport;
+  lastSeen: number;
+}
+
+/** The shape of a JSON-RPC message, checked before a session exists (after that the SDK checks). */
+const JsonRpcMessageSchema = z.object({
+  jsonrpc: z.literal('2.0', { error: 'jsonrpc must be "2.0"' }),
+  method: z.string({ error: 'method must be a string' }).optional(),
+  id: z.union([z.string(), z.number().int()], { error: 'id must be a string or an integer' }).optional(),
+  params: z.record(z.string(), z.unknown(), { error: 'params must be an object' }).optional(),
+});
+
+const SERVER_PATH = /^\/servers\/([^/]+)\/mcp\/?$/;
+
+/**
+ * The MCP front door: Streamable HTTP at `/mcp` (every live server, namespaced) and at
+ * `/servers/<name>/mcp` (one server, its own names), plus `/healthz` and `/readyz`. One SDK
+ * server and transport per client session; all server logic lives behind NATS.
+ */
+export class Ingress {
+  readonly registry: Registry;
+  readonly client: MeshClient;
+  readonly catalog: Catalog;
+  private readonly http: HttpServer;
+  private readonly sessions = new Map<string, Session>();
+  private readonly validateHost: (req: IncomingMessage, res: ServerResponse) => boolean;
+  private readonly validateOrigin: (req: IncomingMessage, res: ServerResponse) => boolean;
+  private sweeper: NodeJS.Timeout | undefined;
+  private started = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: IngressOptions) {
+    const subjects = new Subjects(options.prefix);
+    const logger = options.logger;
+    this.registry = new Registry(options.nc, subjects, logger.child({ component: 'registry' }));
+    this.client = new MeshClient(options.nc, subjects);
+    this.catalog = new Catalog(this.registry, this.client, {
+      separator: options.config.separator,
+      listTimeoutMs: options.config.listTimeoutMs,
+      logger: logger.child({ component: 'catalog' }),
+    });
+    this.registry.on('change', (change) => this.notifySessions(change));
+    const { allowedHosts, allowedOrigins } = options.config;
+    this.validateHost = allowedHosts.length > 0 ? hostHeaderValidation(allowedHosts) : localhostHostValidation();
+    this.validateOrigin = allowedOrigins.length > 0 ? originValidation(allowedOrigins) : localhostOriginValidation();
+    this.http = createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => {
+        logger.error({ err: error, url: req.url }, 'unhandled error serving a request');
+        sendJsonRpcError(res, 500, JsonRpcCode.InternalError, 'internal error in the mesh ingress');
+      });
+    });
+    this.http.headersTimeout = 30_000;
+    this.http.requestTimeout = 0;
+  }
+
+  /** Discovers live bridges, then listens. */
+  async start(): Promise<void> {
+    await this.registry.start(this.options.discoverSettleMs);
+    const { host, port } = this.options.config;
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(port, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    const idleMs = this.options.sessionIdleMs ?? 30 * 60_000;
+    this.sweeper = setInterval(() => this.sweepSessions(idleMs), Math.min(idleMs, 60_000));
+    this.sweeper.unref();
+    this.started = true;
+    this.options.logger.info({ url: this.url, servers: this.registry.liveServers() }, 'ingress listening');
+  }
+
+  get url(): string {
+    const address = this.http.address() as AddressInfo | null;
+    if (!address) throw new Error('ingress is not listening');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://ingress').pathname;
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') return this.readiness(res);
+    let scope: Scope;
+    if (path === '/mcp' || path === '/mcp/') scope = { kind: 'aggregate' };
+    else {
+      const match = SERVER_PATH.exec(path);
+      if (!match) return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
+      scope = { kind: 'server', server: decodeURIComponent(match[1]!) };
+    }
+    if (!this.validateHost(req, res) || !this.validateOrigin(req, res)) return;
+    await this.serveMcp(scope, req, res);
+  }
+
+  private readiness(res: ServerResponse): void {
+    const natsUp = !this.options.nc.isClosed() && !this.options.nc.isDraining();
+    const ready = this.started && natsUp && this.closing === undefined;
+    sendJson(res, ready ? 200 : 503, {
+      status: ready ? 'ready' : 'not-ready',
+      nats: natsUp ? 'connected' : 'disconnected',
+      servers: this.registry.liveServers(),
+      sessions: this.sessions.size,
+    });
+  }
+
+  private async serveMcp(scope: Scope, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+      return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, `method ${method} is not allowed: use POST, GET or DELETE`);
+    }
+    let body: unknown;
+    if (method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req);
+      } catch (error) {
+        if (error instanceof MeshError) return sendMeshError(res, error);
+        throw error;
+      }
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        return sendJsonRpcError(res, 400, JsonRpcCode.ParseError, `Parse error: ${(error as Error).message}`);
+      }
+      if (Array.isArray(body)) {
+        return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Invalid Request: JSON-RPC batches are not supported by this protocol version');
+      }
+      const shape = JsonRpcMessageSchema.safeParse(body);
+      if (!shape.success) {
+        const problems = shape.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+        return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, `Invalid Request: ${problems.join('; ')}`);
+      }
+    }
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const session = this.sessions.get(sessionId);
+      if (!session || scopeLabel(session.scope) !== scopeLabel(scope)) {
+        return sendJsonRpcError(res, 404, -32001, `Session not found: ${sessionId} is unknown or expired on ${scopeLabel(scope)}; initialize a new session`);
+      }
+      session.lastSeen = Date.now();
+      await session.transport.handleRequest(req, res, body);
+      return;
+    }
+    if (method !== 'POST' || (body as { method?: string }).method !== 'initialize') {
+      return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: no Mcp-Session-Id header; send initialize first to start a session');
+    }
+    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
+      const live = this.registry.liveServers();
+      return sendMeshError(
+        res,
+        new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it (live servers: ${live.join(', ') || 'none'})`, {
+          details: { server: scope.server },
+        }),
+      );
+    }
+    await this.startSession(scope, req, res, body);
+  }
+
+  private async startSession(scope: Scope, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const server = createSessionServer({
+      scope,
+      registry: this.registry,
+      catalog: this.catalog,
+      client: this.client,
+      logger: this.options.logger.child({ component: 'session' }),
+      requestTimeoutMs: this.options.config.requestTimeoutMs,
+    });
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, { id, scope, server, transport, lastSeen: Date.now() });
+        this.options.logger.info({ session: id, endpoint: scopeLabel(scope) }, 'session started');
+      },
+      onsessionclosed: (id) => {
+        this.sessions.delete(id);
+        this.options.logger.info({ session: id }, 'session ended');
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  /** Tells every session that can see the server that its lists changed. */
+  private notifySessions(change: RegistryChange): void {
+    const kinds = new Set<ListKind>(change.lists);
+    for (const session of this.sessions.values()) {
+      if (!scopeIncludes(session.scope, change.server)) continue;
+      const notify = (method: string) => {
+        session.server.notification({ method } as never).catch(() => undefined);
+      };
+      if (kinds.has('tools')) notify(ListMethods.tools.notification);
+      if (kinds.has('prompts')) notify(ListMethods.prompts.notification);
+      if (kinds.has('resources') || kinds.has('resourceTemplates')) notify(ListMethods.resources.notification);
+    }
+  }
+
+  private sweepSessions(idleMs: number): void {
+    const now = Date.now();
+    for (const session of [...this.sessions.values()]) {
+      if (now - session.lastSeen > idleMs) {
+        this.sessions.delete(session.id);
+        void session.transport.close().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Stops accepting, closes sessions and the HTTP server. Does not close the NATS connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.sweeper);
+      const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+      await Promise.allSettled([...this.sessions.values()].map((session) => session.transport.close()));
+      this.sessions.clear();
+      this.http.closeAllConnections();
+      await closed;
+      this.client.close();
+      this.registry.close();
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,147 @@
+import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { FrameKind, MeshError, MeshHeader, Subjects, meshCodeOf, type WireError } from '@mcp-mesh/protocol';
+
+export interface CallOptions {
+  /** Absolute deadline, epoch milliseconds. */
+  deadline: number;
+  signal?: AbortSignal;
+  session?: string;
+  /** Notification frames of this call (progress, logging). */
+  onNotification?: (notification: { method: string; params?: Record<string, unknown> }) => void;
+}
+
+/** An error the upstream server (or its bridge) answered with: forwarded to the client as it is. */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(readonly wire: WireError) {
+    super(wire.message);
+  }
+  get meshCode(): string | undefined {
+    return meshCodeOf(this.wire);
+  }
+}
+
+interface Pending {
+  server: string;
+  subject: string;
+  resolve: (result: Record<string, unknown>) => void;
+  reject: (error: Error) => void;
+  onNotification: CallOptions['onNotification'];
+  timer: NodeJS.Timeout;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Time the ingress waits past the deadline for the bridge's own timeout error to arrive. */
+const DEADLINE_GRACE_MS = 1_000;
+
+/**
+ * NATS request/reply with streamed frames: one wildcard inbox subscription for the whole
+ * process; each call publishes to `mcp.v1.srv.<server>.<method>` with a reply subject under it and
+ * receives notification frames, then one result or error frame. A request nobody is subscribed to
+ * is answered at once by the server's no-responders status (503).
+ */
+export class MeshClient {
+  private readonly inboxPrefix: string;
+  private readonly sub: Subscription;
+  private readonly pending = new Map<string, Pending>();
+  private seq = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    readonly subjects: Subjects,
+  ) {
+    this.inboxPrefix = createInbox();
+    this.sub = nc.subscribe(`${this.inboxPrefix}.*`, {
+      callback: (error, msg) => {
+        if (!error) this.receive(msg);
+      },
+    });
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  call(server: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions): Promise<Record<string, unknown>> {
+    if (this.nc.isClosed()) return Promise.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress has no connection to NATS'));
+    const subject = this.subjects.server(server, method);
+    const token = (++this.seq).toString(36);
+    const reply = `${this.inboxPrefix}.${token}`;
+    const h = natsHeaders();
+    h.set(MeshHeader.Deadline, String(options.deadline));
+    if (options.session) h.set(MeshHeader.Session, options.session);
+    const payload = encoder.encode(JSON.stringify(params === undefined ? { method } : { method, params }));
+    if (payload.length > (this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY)) {
+      return Promise.reject(new MeshError('MESH_PAYLOAD_TOO_LARGE', `the request is ${payload.length} bytes, above the NATS max_payload of ${this.nc.info?.max_payload}`));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settle(token);
+        reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${server} did not answer ${method} before the deadline`, { details: { server } }));
+      }, Math.max(0, options.deadline - Date.now()) + DEADLINE_GRACE_MS);
+      this.pending.set(token, { server, subject, resolve, reject, onNotification: options.onNotification, timer });
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          if (this.settle(token)) reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } }));
+        },
+        { once: true },
+      );
+      try {
+        this.nc.publish(subject, payload, { reply, headers: h });
+      } catch (error) {
+        this.settle(token);
+        reject(new MeshError('MESH_BUS_UNAVAILABLE', `could not publish to NATS: ${(error as Error).message}`, { cause: error }));
+      }
+    });
+  }
+
+  private settle(token: string): Pending | undefined {
+    const entry = this.pending.get(token);
+    if (!entry) return undefined;
+    this.pending.delete(token);
+    clearTimeout(entry.timer);
+    return entry;
+  }
+
+  private receive(msg: Msg): void {
+    const token = msg.subject.slice(this.inboxPrefix.length + 1);
+    const entry = this.pending.get(token);
+    if (!entry) return;
+    const headers = msg.headers;
+    if (headers?.hasError && headers.code === 503) {
+      this.settle(token);
+      entry.reject(
+        new MeshError('MESH_SERVER_UNAVAILABLE', `server '${entry.server}' has no live bridge: nothing answered on ${entry.subject}`, {
+          details: { server: entry.server, subject: entry.subject },
+        }),
+      );
+      return;
+    }
+    const frame = headers?.get(MeshHeader.Frame);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(decoder.decode(msg.data)) as Record<string, unknown>;
+    } catch (cause) {
+      this.settle(token);
+      entry.reject(new MeshError('MESH_INTERNAL', 'a bridge sent a frame that is not JSON', { cause }));
+      return;
+    }
+    if (frame === FrameKind.Notification) {
+      const notification = body.notification as { method: string; params?: Record<string, unknown> } | undefined;
+      if (notification) entry.onNotification?.(notification);
+      return;
+    }
+    this.settle(token);
+    if (frame === FrameKind.Error) entry.reject(new UpstreamError(body.error as WireError));
+    else entry.resolve((body.result ?? {}) as Record<string, unknown>);
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+    for (const token of [...this.pending.keys()]) {
+      this.settle(token)?.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress is shutting down'));
+    }
+  }
+}

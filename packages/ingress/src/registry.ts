@@ -1,0 +1,186 @@
+import { EventEmitter } from 'node:events';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  BridgeDescriptorSchema,
+  ByeSchema,
+  ListKinds,
+  RegistryKind,
+  Subjects,
+  type BridgeDescriptor,
+  type ListKind,
+} from '@mcp-mesh/protocol';
+import type { Logger } from '@mcp-mesh/runtime';
+
+export interface ServerView {
+  name: string;
+  /** Live replicas by instance id, each with when it was last heard. */
+  instances: Map<string, { descriptor: BridgeDescriptor; seenAt: number }>;
+}
+
+export interface RegistryChange {
+  server: string;
+  /** added: first replica appeared; removed: last replica gone; lists: digests changed. */
+  kind: 'added' | 'removed' | 'lists';
+  /** The lists whose digests changed (all of the server's lists on added/removed). */
+  lists: ListKind[];
+}
+
+export interface RegistryEvents {
+  change: [RegistryChange];
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * What the ingress knows of live bridges, learnt from announce/heartbeat/bye messages and kept
+ * fresh by expiry: a replica not heard from within its `ttlMs` is gone.
+ */
+export class Registry extends EventEmitter<RegistryEvents> {
+  private readonly servers = new Map<string, ServerView>();
+  private sub: Subscription | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  /** Subscribes, asks every bridge to announce itself, and waits `settleMs` for the answers. */
+  async start(settleMs = 250): Promise<void> {
+    this.sub = this.nc.subscribe(this.subjects.registryAll(), {
+      callback: (error, msg) => {
+        if (error) return;
+        this.receive(msg.subject, msg.data);
+      },
+    });
+    this.nc.publish(this.subjects.registry(RegistryKind.Discover));
+    await this.nc.flush();
+    this.sweeper = setInterval(() => this.sweep(), 250);
+    this.sweeper.unref();
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  }
+
+  private receive(subject: string, data: Uint8Array): void {
+    const kind = subject.slice(subject.lastIndexOf('.') + 1);
+    if (kind === RegistryKind.Discover) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(data));
+    } catch {
+      this.logger.warn({ subject }, 'ignoring a registry message that is not JSON');
+      return;
+    }
+    if (kind === RegistryKind.Bye) {
+      const bye = ByeSchema.safeParse(value);
+      if (bye.success) this.remove(bye.data.server, bye.data.instance);
+      return;
+    }
+    const parsed = BridgeDescriptorSchema.safeParse(value);
+    if (!parsed.success) {
+      this.logger.warn({ subject, issues: parsed.error.issues.slice(0, 3) }, 'ignoring an invalid bridge descriptor');
+      return;
+    }
+    this.upsert(parsed.data);
+  }
+
+  private upsert(descriptor: BridgeDescriptor): void {
+    let view = this.servers.get(descriptor.server);
+    const before = view ? this.digests(view) : undefined;
+    const wasServing = view ? this.serving(view) : false;
+    if (!view) {
+      view = { name: descriptor.server, instances: new Map() };
+      this.servers.set(descriptor.server, view);
+    }
+    view.instances.set(descriptor.instance, { descriptor, seenAt: Date.now() });
+    const serving = this.serving(view);
+    if (serving && !wasServing) {
+      this.logger.info({ server: descriptor.server, instance: descriptor.instance }, 'server joined');
+      this.emit('change', { server: descriptor.server, kind: 'added', lists: [...ListKinds] });
+      return;
+    }
+    if (!serving && wasServing) {
+      this.emit('change', { server: descriptor.server, kind: 'removed', lists: [...ListKinds] });
+      return;
+    }
+    if (serving && before) {
+      const after = this.digests(view);
+      const changed = ListKinds.filter((kind) => before[kind] !== after[kind]);
+      if (changed.length > 0) this.emit('change', { server: descriptor.server, kind: 'lists', lists: changed });
+    }
+  }
+
+  private remove(server: string, instance: string): void {
+    const view = this.servers.get(server);
+    if (!view || !view.instances.has(instance)) return;
+    const wasServing = this.serving(view);
+    view.instances.delete(instance);
+    if (view.instances.size === 0) this.servers.delete(server);
+    if (wasServing && !this.serving(view)) {
+      this.logger.info({ server, instance }, 'server left');
+      this.emit('change', { server, kind: 'removed', lists: [...ListKinds] });
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const view of [...this.servers.values()]) {
+      for (const [instance, entry] of [...view.instances]) {
+        if (now - entry.seenAt > entry.descriptor.ttlMs) {
+          this.logger.warn({ server: view.name, instance }, 'bridge heartbeat expired');
+          this.remove(view.name, instance);
+        }
+      }
+    }
+  }
+
+  /** A server serves while at least one replica is ready (has an initialized upstream). */
+  private serving(view: ServerView): boolean {
+    for (const { descriptor } of view.instances.values()) if (descriptor.state === 'ready') return true;
+    return false;
+  }
+
+  private digests(view: ServerView): Partial<Record<ListKind, string>> {
+    return this.descriptor(view.name)?.digests ?? {};
+  }
+
+  /** The freshest ready replica's descriptor: the one the lists come from. */
+  descriptor(server: string): BridgeDescriptor | undefined {
+    const view = this.servers.get(server);
+    if (!view) return undefined;
+    let best: { descriptor: BridgeDescriptor; seenAt: number } | undefined;
+    for (const entry of view.instances.values()) {
+      if (entry.descriptor.state !== 'ready') continue;
+      if (!best || entry.descriptor.startedAt > best.descriptor.startedAt) best = entry;
+    }
+    return best?.descriptor;
+  }
+
+  /** Names of servers with at least one ready replica, sorted. */
+  liveServers(): string[] {
+    return [...this.servers.values()].filter((view) => this.serving(view)).map((view) => view.name).sort();
+  }
+
+  isLive(server: string): boolean {
+    const view = this.servers.get(server);
+    return view !== undefined && this.serving(view);
+  }
+
+  knows(server: string): boolean {
+    return this.servers.has(server);
+  }
+
+  /** Every replica, for `mcp-mesh ls` and health. */
+  snapshot(): { server: string; replicas: BridgeDescriptor[] }[] {
+    return [...this.servers.values()]
+      .map((view) => ({ server: view.name, replicas: [...view.instances.values()].map((entry) => entry.descriptor) }))
+      .sort((a, b) => a.server.localeCompare(b.server));
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sub?.unsubscribe();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Subject builders. Subjects are never concatenated by hand elsewhere: every user-controlled
+ * string passes through {@link encodeToken} so that it cannot inject `.`, `*`, `>` or whitespace.
+ */
+
+export const DEFAULT_SUBJECT_PREFIX = 'mcp.v1';
+
+const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
+const PREFIX_SHAPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Encodes any string as one subject token. Characters outside `[A-Za-z0-9_-]` become `~XX`
+ * (hex of each UTF-8 byte), so the encoding is reversible and never yields a separator or wildcard.
+ */
+export function encodeToken(value: string): string {
+  if (value.length > 0 && SAFE_TOKEN.test(value)) return value;
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_-]/.test(ch) ? ch : `~${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out.length > 0 ? out : '~';
+}
+
+export function decodeToken(token: string): string {
+  if (token === '~') return '';
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    if (token[i] === '~') {
+      bytes.push(Number.parseInt(token.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(token.charCodeAt(i));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** `tools/call` -> `tools.call`; each segment is encoded. */
+export function methodTokens(method: string): string {
+  return method.split('/').map(encodeToken).join('.');
+}
+
+export function assertPrefix(prefix: string): string {
+  if (!PREFIX_SHAPE.test(prefix)) {
+    throw new Error(`invalid subject prefix '${prefix}': use dot-separated tokens of [A-Za-z0-9_-]`);
+  }
+  return prefix;
+}
+
+/** Builds every subject of one mesh (one prefix). */
+export class Subjects {
+  readonly prefix: string;
+
+  constructor(prefix: string = DEFAULT_SUBJECT_PREFIX) {
+    this.prefix = assertPrefix(prefix);
+  }
+
+  /** `mcp.v1.srv.<server>.<method tokens>`: request/reply, queue group per server. */
+  server(server: string, method: string): string {
+    return `${this.prefix}.srv.${encodeToken(server)}.${methodTokens(method)}`;
+  }
+
+  /** `mcp.v1.inst.<instance>.<method tokens>`: the same, addressed to one bridge replica. */
+  instance(instance: string, method: string): string {
+    return `${this.prefix}.inst.${encodeToken(instance)}.${methodTokens(method)}`;
+  }
+
+  /** `mcp.v1.registry.<kind>` with kind announce | heartbeat | bye | discover. */
+  registry(kind: RegistryKind): string {
+    return `${this.prefix}.registry.${kind}`;
+  }
+
+  registryAll(): string {
+    return `${this.prefix}.registry.*`;
+  }
+
+  /** `mcp.v1.notify.<server>.<method tokens>`: server notifications that belong to no call. */
+  notify(server: string, method: string): string {
+    return `${this.prefix}.notify.${encodeToken(server)}.${methodTokens(method)}`;
+  }
+
+  /** Queue group shared by every replica of one server (queue names cannot contain dots). */
+  queueGroup(server: string): string {
+    return `${this.prefix.replaceAll('.', '_')}_${encodeToken(server)}`;
+  }
+}
+
+export const RegistryKind = {
+  Announce: 'announce',
+  Heartbeat: 'heartbeat',
+  Bye: 'bye',
+  Discover: 'discover',
+} as const;
+export type RegistryKind = (typeof RegistryKind)[keyof typeof RegistryKind];

@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { DEFAULT_SUBJECT_PREFIX, MeshError, ServerNameSchema } from '@mcp-mesh/protocol';
+
+const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*');
+
+const CommonServerFields = {
+  /** Accepted for compatibility with desktop client configs. */
+  type: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
+  disabled: z.boolean().optional(),
+  replicas: z.number().int().min(1).max(32).optional(),
+  /** Deadline of one call to this server, milliseconds. */
+  timeoutMs: z.number().int().min(10).max(3_600_000).optional(),
+  description: z.string().optional(),
+};
+
+export const StdioServerConfigSchema = z
+  .object({
+    command: z.string().min(1, 'command must not be empty'),
+    args: z.array(z.string()).default([]),
+    env: z.record(EnvNameSchema, z.string()).default({}),
+    /** Names of variables of the mesh's own environment passed through to the server. */
+    envPassthrough: z.array(EnvNameSchema).default([]),
+    cwd: z.string().optional(),
+    ...CommonServerFields,
+  })
+  .strict();
+
+export const HttpServerConfigSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'url must be an http(s) URL' }),
+    headers: z.record(z.string(), z.string()).default({}),
+    ...CommonServerFields,
+  })
+  .strict();
+
+export const ServerConfigSchema = z.union([StdioServerConfigSchema, HttpServerConfigSchema], {
+  error: 'a server needs either "command" (stdio) or "url" (Streamable HTTP), and only the fields of that kind',
+});
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+export type StdioServerConfig = z.infer<typeof StdioServerConfigSchema>;
+export type HttpServerConfig = z.infer<typeof HttpServerConfigSchema>;
+
+export function isStdioServer(config: ServerConfig): config is StdioServerConfig {
+  return 'command' in config;
+}
+
+export const NatsConfigSchema = z
+  .object({
+    url: z.string().min(1).default('nats://127.0.0.1:4222'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'prefix is dot-separated tokens of A-Z a-z 0-9 _ -')
+      .default(DEFAULT_SUBJECT_PREFIX),
+  })
+  .strict();
+
+export const IngressConfigSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Default deadline of one forwarded call, milliseconds. */
+    requestTimeoutMs: z.number().int().min(10).max(3_600_000).default(60_000),
+    /** Per-server deadline when fanning a list out to every server. */
+    listTimeoutMs: z.number().int().min(10).max(60_000).default(5_000),
+    separator: z.string().regex(/^[_-]{1,3}$/, 'separator is 1-3 characters of _ or -').default('__'),
+    allowedOrigins: z.array(z.string()).default([]),
+    allowedHosts: z.array(z.string()).default([]),
+  })
+  .strict();
+export type IngressConfig = z.infer<typeof IngressConfigSchema>;
+
+export const MeshConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    nats: NatsConfigSchema.default({ url: 'nats://127.0.0.1:4222', prefix: DEFAULT_SUBJECT_PREFIX }),
+    ingress: IngressConfigSchema.default(IngressConfigSchema.parse({})),
+    servers: z.record(z.string(), ServerConfigSchema).optional(),
+    /** Alias of `servers`, the format desktop MCP clients use. */
+    mcpServers: z.record(z.string(), ServerConfigSchema).optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.servers && config.mcpServers) {
+      ctx.addIssue({ code: 'custom', path: ['mcpServers'], message: 'give "servers" or its alias "mcpServers", not both' });
+    }
+    const servers = config.servers ?? config.mcpServers ?? {};
+    const key = config.servers ? 'servers' : 'mcpServers';
+    for (const name of Object.keys(servers)) {
+      const result = ServerNameSchema.safeParse(name);
+      if (!result.success) {
+        for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', path: [key, name], message: `invalid server name: ${issue.message}` });
+      }
+    }
+  });
+export type MeshConfigInput = z.input<typeof MeshConfigSchema>;
+
+export interface MeshConfig {
+  readonly nats: { readonly url: string; readonly prefix: string };
+  readonly ingress: Readonly<IngressConfig>;
+  readonly servers: Readonly<Record<string, ServerConfig>>;
+}
+
+/** Formats zod issues as `path: message` lines, every problem at once. */
+export function formatIssues(error: z.ZodError, root = ''): string[] {
+  return error.issues.map((issue) => {
+    const path = [root, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    return `${path || '(root)'}: ${issue.message}`;
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates a parsed config value; throws MESH_INVALID_CONFIG listing every problem. */
+export function parseMeshConfig(value: unknown, source = 'config'): MeshConfig {
+  const result = MeshConfigSchema.safeParse(value);
+  if (!result.success) {
+    const problems = formatIssues(result.error);
+    throw new MeshError('MESH_INVALID_CONFIG', `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      details: { problems },
+    });
+  }
+  const servers = Object.fromEntries(
+    Object.entries(result.data.servers ?? result.data.mcpServers ?? {}).filter(([, server]) => server.disabled !== true),
+  );
+  return deepFreeze({ nats: result.data.nats, ingress: result.data.ingress, servers });
+}
+
+/** Reads and validates a JSON config file. */
+export async function loadMeshConfig(path: string): Promise<MeshConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(cause);
+    throw new MeshError('MESH_INVALID_CONFIG', `cannot read config file ${path}: ${reason}`, { cause });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new MeshError('MESH_INVALID_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+  return parseMeshConfig(value, path);
+}
