@@ -136,9 +136,13 @@ export class Registry extends EventEmitter<RegistryEvents> {
     }
   }
 
-  /** A server serves while at least one replica is ready (has an initialized upstream). */
+  /**
+   * A server serves while at least one replica takes calls: ready, or restarting its upstream (the
+   * bridge holds calls until the upstream is back or the call's deadline passes). Draining
+   * replicas take no new calls.
+   */
   private serving(view: ServerView): boolean {
-    for (const { descriptor } of view.instances.values()) if (descriptor.state === 'ready') return true;
+    for (const { descriptor } of view.instances.values()) if (descriptor.state !== 'draining' && descriptor.serverInfo) return true;
     return false;
   }
 
@@ -146,19 +150,23 @@ export class Registry extends EventEmitter<RegistryEvents> {
     return this.descriptor(view.name)?.digests ?? {};
   }
 
-  /** The freshest ready replica's descriptor: the one the lists come from. */
+  /**
+   * The descriptor the lists come from: the newest ready replica's, else the newest replica that
+   * has known its upstream (its digests are those of the upstream's last run).
+   */
   descriptor(server: string): BridgeDescriptor | undefined {
     const view = this.servers.get(server);
     if (!view) return undefined;
-    let best: { descriptor: BridgeDescriptor; seenAt: number } | undefined;
-    for (const entry of view.instances.values()) {
-      if (entry.descriptor.state !== 'ready') continue;
-      if (!best || entry.descriptor.startedAt > best.descriptor.startedAt) best = entry;
+    const rank = (d: BridgeDescriptor) => (d.state === 'ready' ? 2 : d.state !== 'draining' && d.serverInfo ? 1 : 0);
+    let best: BridgeDescriptor | undefined;
+    for (const { descriptor } of view.instances.values()) {
+      if (rank(descriptor) === 0) continue;
+      if (!best || rank(descriptor) > rank(best) || (rank(descriptor) === rank(best) && descriptor.startedAt > best.startedAt)) best = descriptor;
     }
-    return best?.descriptor;
+    return best;
   }
 
-  /** Names of servers with at least one ready replica, sorted. */
+  /** Names of servers with at least one replica taking calls, sorted. */
   liveServers(): string[] {
     return [...this.servers.values()].filter((view) => this.serving(view)).map((view) => view.name).sort();
   }

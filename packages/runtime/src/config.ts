@@ -2,6 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DEFAULT_SUBJECT_PREFIX, MeshError, ServerNameSchema } from '@mcp-mesh/protocol';
 
+/** Server names as record keys, with the reason a name is refused. */
+const ServerNameKeySchema = z.string().superRefine((name, ctx) => {
+  const result = ServerNameSchema.safeParse(name);
+  if (!result.success) ctx.addIssue({ code: 'custom', message: `invalid server name '${name}': ${result.error.issues[0]?.message}` });
+});
+
 const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*');
 
 const CommonServerFields = {
@@ -34,12 +40,38 @@ export const HttpServerConfigSchema = z
   })
   .strict();
 
-export const ServerConfigSchema = z.union([StdioServerConfigSchema, HttpServerConfigSchema], {
-  error: 'a server needs either "command" (stdio) or "url" (Streamable HTTP), and only the fields of that kind',
-});
-export type ServerConfig = z.infer<typeof ServerConfigSchema>;
 export type StdioServerConfig = z.infer<typeof StdioServerConfigSchema>;
 export type HttpServerConfig = z.infer<typeof HttpServerConfigSchema>;
+export type ServerConfig = StdioServerConfig | HttpServerConfig;
+
+/**
+ * A server is stdio (`command`) or remote (`url`); the kind is chosen by which key is present so
+ * that every problem is reported against the right fields (a union would only say "no match").
+ */
+export const ServerConfigSchema = z.unknown().transform((value, ctx): ServerConfig => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: 'a server is an object with "command" (stdio) or "url" (Streamable HTTP)' });
+    return z.NEVER;
+  }
+  const hasCommand = 'command' in value;
+  const hasUrl = 'url' in value;
+  if (hasCommand === hasUrl) {
+    const keys = Object.keys(value);
+    ctx.addIssue({
+      code: 'custom',
+      message: hasCommand
+        ? 'give "command" (stdio) or "url" (Streamable HTTP), not both'
+        : `a server needs "command" (stdio) or "url" (Streamable HTTP); found only: ${keys.join(', ') || 'nothing'}`,
+    });
+    return z.NEVER;
+  }
+  const result = (hasCommand ? StdioServerConfigSchema : HttpServerConfigSchema).safeParse(value);
+  if (!result.success) {
+    for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  }
+  return result.data;
+});
 
 export function isStdioServer(config: ServerConfig): config is StdioServerConfig {
   return 'command' in config;
@@ -75,22 +107,14 @@ export const MeshConfigSchema = z
     $schema: z.string().optional(),
     nats: NatsConfigSchema.default({ url: 'nats://127.0.0.1:4222', prefix: DEFAULT_SUBJECT_PREFIX }),
     ingress: IngressConfigSchema.default(IngressConfigSchema.parse({})),
-    servers: z.record(z.string(), ServerConfigSchema).optional(),
+    servers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
     /** Alias of `servers`, the format desktop MCP clients use. */
-    mcpServers: z.record(z.string(), ServerConfigSchema).optional(),
+    mcpServers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
     if (config.servers && config.mcpServers) {
       ctx.addIssue({ code: 'custom', path: ['mcpServers'], message: 'give "servers" or its alias "mcpServers", not both' });
-    }
-    const servers = config.servers ?? config.mcpServers ?? {};
-    const key = config.servers ? 'servers' : 'mcpServers';
-    for (const name of Object.keys(servers)) {
-      const result = ServerNameSchema.safeParse(name);
-      if (!result.success) {
-        for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', path: [key, name], message: `invalid server name: ${issue.message}` });
-      }
     }
   });
 export type MeshConfigInput = z.input<typeof MeshConfigSchema>;
@@ -105,7 +129,9 @@ export interface MeshConfig {
 export function formatIssues(error: z.ZodError, root = ''): string[] {
   return error.issues.map((issue) => {
     const path = [root, ...issue.path.map(String)].filter((p) => p !== '').join('.');
-    return `${path || '(root)'}: ${issue.message}`;
+    // A refused record key carries its reason in nested issues.
+    const nested = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
+    return `${path || '(root)'}: ${nested || issue.message}`;
   });
 }
 

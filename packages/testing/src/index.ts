@@ -1,1 +1,14 @@
-export {};
+export { NatsServer } from './nats-server.js';
+export type { NatsServerOptions } from './nats-server.js';
+export { ExternalNats } from './external-nats.js';
+export { ContainerNats } from './container-nats.js';
+export type { ContainerNatsOptions } from './container-nats.js';
+export { startNats } from './start-nats.js';
+export type { StartNatsOptions } from './start-nats.js';
+export type { NatsConnectTarget, NatsEndpoint, NatsEndpointKind } from './nats-endpoint.js';
+export { findNatsServerBinary, NATS_INSTALL_HINT } from './nats-binary.js';
+export { isDockerReachable } from './docker-probe.js';
+export { freePort } from './free-port.js';
+export { LineRing } from './line-ring.js';
+export { fixtureServerCommand, fixtureServerPath } from './fixture-path.js';
+export type { FixtureServerCommandOptions } from './fixture-path.js';

@@ -1,0 +1,85 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Ingress } from '@mcp-mesh/ingress';
+import { createLogger, IngressConfigSchema, type IngressConfig } from '@mcp-mesh/runtime';
+import { fixtureServerCommand, NatsServer } from '@mcp-mesh/testing';
+import { CLI } from './paths.js';
+import { TestProcess, waitFor } from './processes.js';
+
+export interface BridgeSpec {
+  /** Upstream command; defaults to the fixture server named after the bridge. */
+  upstream?: { command: string; args: string[] };
+  timeoutMs?: number;
+  env?: Record<string, string>;
+  /** Extra environment of the bridge process itself. */
+  processEnv?: Record<string, string>;
+}
+
+/** Heartbeats are fast in tests so that a stopped bridge expires in under a second. */
+export const TEST_HEARTBEAT_MS = 300;
+
+/**
+ * A mesh wired as `mcp-mesh up` wires it: a real nats-server, the ingress, and each bridge as its
+ * own `mcp-mesh bridge` process (so tests can kill them for real).
+ */
+export class TestMesh {
+  readonly bridges: TestProcess[] = [];
+  private readonly clients: Client[] = [];
+
+  private constructor(
+    readonly nats: NatsServer,
+    readonly nc: NatsConnection,
+    readonly ingress: Ingress,
+  ) {}
+
+  static async start(ingress: Partial<IngressConfig> = {}): Promise<TestMesh> {
+    const nats = await NatsServer.start();
+    const nc = await connect({ servers: nats.url });
+    const config = IngressConfigSchema.parse({ port: 0, requestTimeoutMs: 10_000, listTimeoutMs: 3_000, ...ingress });
+    const instance = new Ingress({ nc, config, logger: createLogger({ name: 'test-ingress', level: 'silent' }), discoverSettleMs: 50 });
+    await instance.start();
+    return new TestMesh(nats, nc, instance);
+  }
+
+  get url(): string {
+    return `${this.ingress.url}/mcp`;
+  }
+
+  /** Starts `mcp-mesh bridge --name <name> -- <upstream>` and waits until the ingress sees it live. */
+  async addBridge(name: string, spec: BridgeSpec = {}): Promise<TestProcess> {
+    const upstream = spec.upstream ?? fixtureServerCommand({ name });
+    const args = [CLI, 'bridge', '--name', name, '--nats-url', this.nats.url, '--heartbeat', String(TEST_HEARTBEAT_MS), '--log-level', 'warn'];
+    if (spec.timeoutMs !== undefined) args.push('--timeout', String(spec.timeoutMs));
+    for (const [key, value] of Object.entries(spec.env ?? {})) args.push('--env', `${key}=${value}`);
+    args.push('--', upstream.command, ...upstream.args);
+    const bridge = new TestProcess(process.execPath, args, { env: { ...process.env, ...spec.processEnv } });
+    this.bridges.push(bridge);
+    const before = this.ingress.registry.snapshot().find((s) => s.server === name)?.replicas.length ?? 0;
+    await waitFor(
+      () => {
+        if (!bridge.running) throw new Error(`bridge ${name} exited:\n${bridge.stderr}`);
+        const replicas = this.ingress.registry.snapshot().find((s) => s.server === name)?.replicas ?? [];
+        return replicas.filter((r) => r.state === 'ready').length > before;
+      },
+      `bridge ${name} to become live`,
+      20_000,
+    );
+    return bridge;
+  }
+
+  /** An MCP SDK client over Streamable HTTP, closed with the mesh. */
+  async client(path = '/mcp'): Promise<Client> {
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${this.ingress.url}${path}`)));
+    this.clients.push(client);
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.clients.map((client) => client.close()));
+    await Promise.allSettled(this.bridges.map((bridge) => bridge.stop()));
+    await this.ingress.close();
+    await this.nc.close();
+    await this.nats.stop();
+  }
+}
