@@ -152,7 +152,9 @@ describe('NatsServer', () => {
   });
 
   it('reports a failed start with the captured log', async () => {
-    await expect(NatsServer.start({ args: ['--no_such_flag'] })).rejects.toThrow(/exited before it was ready[\s\S]*--- log ---[\s\S]*no_such_flag/);
+    await expect(NatsServer.start({ args: ['--no_such_flag'] })).rejects.toThrow(
+      /exited before it was ready[\s\S]*--- log ---[\s\S]*no_such_flag/,
+    );
   });
 });
 
@@ -218,7 +220,9 @@ describe('fixture MCP server', () => {
   it('lists its tools', async () => {
     const { tools } = await client.listTools();
     const names = tools.map((tool) => tool.name);
-    expect(names).toEqual(expect.arrayContaining(['echo', 'add', 'whoami', 'sleep', 'crash', 'fail', 'throw', 'add_tool', 'progress', 'big']));
+    expect(names).toEqual(
+      expect.arrayContaining(['echo', 'add', 'whoami', 'sleep', 'crash', 'fail', 'throw', 'add_tool', 'progress', 'big']),
+    );
     expect(names).not.toContain('env');
     expect(tools.find((tool) => tool.name === 'echo')?.description).toContain('alpha');
     expect(tools.find((tool) => tool.name === 'add')?.outputSchema).toBeDefined();

@@ -24,7 +24,12 @@ async function post(url: string, body: string, headers: Record<string, string> =
 
 /** The JSON-RPC error of a response, whether it came as JSON or as one SSE event. */
 function errorOf(text: string): { code: number; message: string; data?: { meshCode?: string } } {
-  const json = text.startsWith('{') ? text : text.split('\n').find((line) => line.startsWith('data: {'))!.slice(6);
+  const json = text.startsWith('{')
+    ? text
+    : text
+        .split('\n')
+        .find((line) => line.startsWith('data: {'))!
+        .slice(6);
   return (JSON.parse(json) as { error: { code: number; message: string } }).error;
 }
 
@@ -90,14 +95,22 @@ describe('bad input gets a clear answer, and nothing breaks', () => {
     expect(session).toBeTruthy();
     const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
     await post(mesh.url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers);
-    const { text } = await post(mesh.url, JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { arguments: {} } }), headers);
+    const { text } = await post(
+      mesh.url,
+      JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { arguments: {} } }),
+      headers,
+    );
     const error = errorOf(text);
     expect(error.code).toBe(-32602);
     expect(error.message).toMatch(/name/);
   });
 
   it('an unknown method -> -32601', async () => {
-    const error = await rejection(client.request({ method: 'acme/unknown', params: {} }, { '~standard': { version: 1, vendor: 't', validate: (v: unknown) => ({ value: v }) } } as never));
+    const error = await rejection(
+      client.request({ method: 'acme/unknown', params: {} }, {
+        '~standard': { version: 1, vendor: 't', validate: (v: unknown) => ({ value: v }) },
+      } as never),
+    );
     expect(error.code).toBe(-32601);
   });
 
@@ -161,7 +174,9 @@ describe('bad input gets a clear answer, and nothing breaks', () => {
   });
 
   it('kept serving well-formed calls throughout', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => client.callTool({ name: 'fragile__echo', arguments: { text: `ok ${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client.callTool({ name: 'fragile__echo', arguments: { text: `ok ${i}` } })),
+    );
     expect(results.map((r) => (r.content as { text: string }[])[0]!.text)).toEqual(Array.from({ length: 20 }, (_, i) => `ok ${i}`));
   });
 });

@@ -30,7 +30,9 @@ describe('replicas of one server', () => {
   it('keep serving when one replica stops', async () => {
     const client = await mesh.client();
     await mesh.bridges[0]!.stop('SIGTERM');
-    const results = await Promise.all(Array.from({ length: 10 }, () => client.callTool({ name: 'shared__echo', arguments: { text: 'still here' } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => client.callTool({ name: 'shared__echo', arguments: { text: 'still here' } })),
+    );
     for (const result of results) expect(result.isError).not.toBe(true);
   });
 });

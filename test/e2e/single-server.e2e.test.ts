@@ -10,7 +10,10 @@ describe('/servers/<name>/mcp', () => {
   beforeAll(async () => {
     mesh = await TestMesh.start();
     await mesh.addBridge('solo');
-    await mesh.addBridge('memory', { upstream: MEMORY_SERVER, env: { MEMORY_FILE_PATH: join(tmpdir(), `mcp-mesh-memory-${process.pid}-${Date.now()}.jsonl`) } });
+    await mesh.addBridge('memory', {
+      upstream: MEMORY_SERVER,
+      env: { MEMORY_FILE_PATH: join(tmpdir(), `mcp-mesh-memory-${process.pid}-${Date.now()}.jsonl`) },
+    });
   });
   afterAll(async () => mesh?.close());
 
@@ -28,7 +31,10 @@ describe('/servers/<name>/mcp', () => {
 
   it('serves a published server (server-memory) and keeps its state across calls', async () => {
     const client = await mesh.client('/servers/memory/mcp');
-    await client.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'mesh', entityType: 'project', observations: ['runs on NATS'] }] } });
+    await client.callTool({
+      name: 'create_entities',
+      arguments: { entities: [{ name: 'mesh', entityType: 'project', observations: ['runs on NATS'] }] },
+    });
     const graph = await client.callTool({ name: 'read_graph', arguments: {} });
     expect(JSON.stringify(graph.content)).toContain('runs on NATS');
   });
@@ -44,7 +50,12 @@ describe('/servers/<name>/mcp', () => {
     const response = await fetch(`${mesh.ingress.url}/servers/ghost/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
     });
     expect(response.status).toBe(404);
     const body = (await response.json()) as { error: { message: string; data: { meshCode: string } } };

@@ -48,7 +48,18 @@ export class TestMesh {
   /** Starts `mcp-mesh bridge --name <name> -- <upstream>` and waits until the ingress sees it live. */
   async addBridge(name: string, spec: BridgeSpec = {}): Promise<TestProcess> {
     const upstream = spec.upstream ?? fixtureServerCommand({ name });
-    const args = [CLI, 'bridge', '--name', name, '--nats-url', this.nats.url, '--heartbeat', String(TEST_HEARTBEAT_MS), '--log-level', 'warn'];
+    const args = [
+      CLI,
+      'bridge',
+      '--name',
+      name,
+      '--nats-url',
+      this.nats.url,
+      '--heartbeat',
+      String(TEST_HEARTBEAT_MS),
+      '--log-level',
+      'warn',
+    ];
     if (spec.timeoutMs !== undefined) args.push('--timeout', String(spec.timeoutMs));
     for (const [key, value] of Object.entries(spec.env ?? {})) args.push('--env', `${key}=${value}`);
     args.push('--', upstream.command, ...upstream.args);

@@ -30,7 +30,12 @@ describe('mesh config', () => {
 
   it('lists every problem at once, each with its path', () => {
     const found = problems({
-      servers: { ok: { command: 'x' }, 'a__b': { command: 'x' }, remote: { url: 'ftp://x' }, env: { command: 'x', env: { 'BAD-NAME': '1' } } },
+      servers: {
+        ok: { command: 'x' },
+        a__b: { command: 'x' },
+        remote: { url: 'ftp://x' },
+        env: { command: 'x', env: { 'BAD-NAME': '1' } },
+      },
       ingress: { port: 70000 },
     });
     expect(found.some((p) => p.startsWith('servers.a__b:') && p.includes('"__"'))).toBe(true);

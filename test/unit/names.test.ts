@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  TOOL_NAME_PATTERN,
-  meshResourceUri,
-  namespacedName,
-  parseMeshResourceUri,
-  splitNamespacedName,
-} from '@mcp-mesh/protocol';
+import { TOOL_NAME_PATTERN, meshResourceUri, namespacedName, parseMeshResourceUri, splitNamespacedName } from '@mcp-mesh/protocol';
 
 describe('namespaced names', () => {
   it('keep short valid names readable and reversible', () => {

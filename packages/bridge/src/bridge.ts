@@ -145,9 +145,10 @@ export class Bridge {
   /** Serves one forwarded request: zero or more notification frames, then one result or error frame. */
   private async handle(method: string, msg: ServiceMsg): Promise<void> {
     const deadlineHeader = Number(msg.headers?.get(MeshHeader.Deadline));
-    const deadline = Number.isFinite(deadlineHeader) && deadlineHeader > 0
-      ? deadlineHeader
-      : Date.now() + (this.options.config.timeoutMs ?? this.options.defaultTimeoutMs ?? 60_000);
+    const deadline =
+      Number.isFinite(deadlineHeader) && deadlineHeader > 0
+        ? deadlineHeader
+        : Date.now() + (this.options.config.timeoutMs ?? this.options.defaultTimeoutMs ?? 60_000);
     try {
       if (this.draining) throw new MeshError('MESH_BRIDGE_DRAINING', `bridge ${this.instance} is shutting down`);
       const body = parseBody(msg);
@@ -158,7 +159,8 @@ export class Bridge {
       if ('error' in reply) this.respond(msg, FrameKind.Error, { error: reply.error });
       else this.respond(msg, FrameKind.Result, { result: reply.result });
     } catch (error) {
-      const meshError = error instanceof MeshError ? error : new MeshError('MESH_INTERNAL', 'the bridge failed to forward the call', { cause: error });
+      const meshError =
+        error instanceof MeshError ? error : new MeshError('MESH_INTERNAL', 'the bridge failed to forward the call', { cause: error });
       if (!(error instanceof MeshError)) this.options.logger.error({ err: error, method }, 'unexpected bridge failure');
       this.respond(msg, FrameKind.Error, { error: withServer(meshError.toWire(), this.options.server) }, meshError.code);
     }
@@ -194,7 +196,10 @@ export class Bridge {
       this.discoverSub?.unsubscribe();
       const nc = this.options.nc;
       if (!nc.isClosed()) {
-        nc.publish(this.subjects.registry(RegistryKind.Bye), encoder.encode(JSON.stringify({ v: 1, server: this.options.server, instance: this.instance })));
+        nc.publish(
+          this.subjects.registry(RegistryKind.Bye),
+          encoder.encode(JSON.stringify({ v: 1, server: this.options.server, instance: this.instance })),
+        );
       }
       await this.service?.stop().catch(() => undefined);
       await Promise.allSettled([...this.active]);

@@ -110,10 +110,13 @@ export class UpstreamSession {
     const sentParams = upstreamToken === undefined ? params : { ...params, _meta: { ...meta, progressToken: upstreamToken } };
     return new Promise<UpstreamReply>((resolve, reject) => {
       const remaining = options.deadline - Date.now();
-      const timer = setTimeout(() => {
-        this.cancel(id, 'deadline exceeded');
-        reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `upstream did not answer ${method} within the deadline; the call was cancelled`));
-      }, Math.max(0, remaining));
+      const timer = setTimeout(
+        () => {
+          this.cancel(id, 'deadline exceeded');
+          reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `upstream did not answer ${method} within the deadline; the call was cancelled`));
+        },
+        Math.max(0, remaining),
+      );
       const onAbort = () => {
         this.cancel(id, 'cancelled by the client');
         reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} was cancelled`));
@@ -141,9 +144,7 @@ export class UpstreamSession {
   /** Gives up on a pending request and tells the upstream to stop working on it. */
   private cancel(id: number, reason: string): void {
     if (!this.settle(id)) return;
-    this.transport
-      .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } })
-      .catch(() => undefined);
+    this.transport.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }).catch(() => undefined);
   }
 
   private settle(id: string | number): Pending | undefined {

@@ -206,7 +206,12 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   }
 
   /** Forwards one request, waiting (up to its deadline) for a restarting upstream. */
-  async request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions, waitForReady = true): Promise<UpstreamReply> {
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: RequestOptions,
+    waitForReady = true,
+  ): Promise<UpstreamReply> {
     const session = waitForReady ? await this.whenReady(options.deadline) : this.session;
     if (!session) throw new MeshError('MESH_UPSTREAM_UNAVAILABLE', `upstream server '${this.options.server}' is not running`);
     return session.request(method, params, options);

@@ -34,7 +34,11 @@ export interface LocalNats {
 /** Starts an embedded `nats-server -js` on the host and port of `url`, storing JetStream under ~/.mcp-mesh. */
 export async function startLocalNats(url: string, env: NodeJS.ProcessEnv): Promise<LocalNats> {
   const binary = findNatsServer(env);
-  if (!binary) throw new MeshError('MESH_NATS_UNREACHABLE', `no NATS server answered at ${url}, and nats-server is not installed.\n${NATS_INSTALL_HINT}`);
+  if (!binary)
+    throw new MeshError(
+      'MESH_NATS_UNREACHABLE',
+      `no NATS server answered at ${url}, and nats-server is not installed.\n${NATS_INSTALL_HINT}`,
+    );
   const parsed = new URL(url);
   const host = parsed.hostname || '127.0.0.1';
   const port = parsed.port || '4222';
@@ -48,7 +52,10 @@ export async function startLocalNats(url: string, env: NodeJS.ProcessEnv): Promi
     log = (log + chunk.toString('utf8')).slice(-8_192);
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new MeshError('MESH_NATS_UNREACHABLE', `nats-server did not become ready within 10 s:\n${log}`)), 10_000);
+    const timer = setTimeout(
+      () => reject(new MeshError('MESH_NATS_UNREACHABLE', `nats-server did not become ready within 10 s:\n${log}`)),
+      10_000,
+    );
     const check = () => {
       if (log.includes('Server is ready')) {
         clearTimeout(timer);

@@ -162,7 +162,11 @@ export class Catalog {
   }
 
   /** Routes a completion reference (`ref/prompt` by name, `ref/resource` by template). */
-  async resolveCompletionRef(ref: { type: string; name?: string; uri?: string }): Promise<{ server: string; ref: Record<string, unknown> }> {
+  async resolveCompletionRef(ref: {
+    type: string;
+    name?: string;
+    uri?: string;
+  }): Promise<{ server: string; ref: Record<string, unknown> }> {
     if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
       const target = await this.resolveName('prompts', ref.name);
       return { server: target.server, ref: { ...ref, name: target.name } };
@@ -173,7 +177,10 @@ export class Catalog {
         await this.aggregate('resourceTemplates');
         target = this.routes.resourceTemplates.get(`template:${ref.uri}`);
       }
-      if (!target) throw new MeshError('MESH_UNKNOWN_RESOURCE', `no live server has the resource template '${ref.uri}'`, { details: { uri: ref.uri } });
+      if (!target)
+        throw new MeshError('MESH_UNKNOWN_RESOURCE', `no live server has the resource template '${ref.uri}'`, {
+          details: { uri: ref.uri },
+        });
       return { server: target.server, ref };
     }
     throw new MeshError('MESH_INVALID_PARAMS', `completion/complete needs ref of type ref/prompt (with name) or ref/resource (with uri)`);

@@ -165,7 +165,12 @@ export class Ingress {
         return sendJsonRpcError(res, 400, JsonRpcCode.ParseError, `Parse error: ${(error as Error).message}`);
       }
       if (Array.isArray(body)) {
-        return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Invalid Request: JSON-RPC batches are not supported by this protocol version');
+        return sendJsonRpcError(
+          res,
+          400,
+          JsonRpcCode.InvalidRequest,
+          'Invalid Request: JSON-RPC batches are not supported by this protocol version',
+        );
       }
       const shape = JsonRpcMessageSchema.safeParse(body);
       if (!shape.success) {
@@ -177,22 +182,36 @@ export class Ingress {
     if (typeof sessionId === 'string') {
       const session = this.sessions.get(sessionId);
       if (!session || scopeLabel(session.scope) !== scopeLabel(scope)) {
-        return sendJsonRpcError(res, 404, -32001, `Session not found: ${sessionId} is unknown or expired on ${scopeLabel(scope)}; initialize a new session`);
+        return sendJsonRpcError(
+          res,
+          404,
+          -32001,
+          `Session not found: ${sessionId} is unknown or expired on ${scopeLabel(scope)}; initialize a new session`,
+        );
       }
       session.lastSeen = Date.now();
       await session.transport.handleRequest(req, res, body);
       return;
     }
     if (method !== 'POST' || (body as { method?: string }).method !== 'initialize') {
-      return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Bad Request: no Mcp-Session-Id header; send initialize first to start a session');
+      return sendJsonRpcError(
+        res,
+        400,
+        JsonRpcCode.InvalidRequest,
+        'Bad Request: no Mcp-Session-Id header; send initialize first to start a session',
+      );
     }
     if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
       const live = this.registry.liveServers();
       return sendMeshError(
         res,
-        new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it (live servers: ${live.join(', ') || 'none'})`, {
-          details: { server: scope.server },
-        }),
+        new MeshError(
+          'MESH_UNKNOWN_SERVER',
+          `unknown server '${scope.server}': no live bridge serves it (live servers: ${live.join(', ') || 'none'})`,
+          {
+            details: { server: scope.server },
+          },
+        ),
       );
     }
     await this.startSession(scope, req, res, body);

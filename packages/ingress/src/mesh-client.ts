@@ -63,7 +63,12 @@ export class MeshClient {
     return this.pending.size;
   }
 
-  call(server: string, method: string, params: Record<string, unknown> | undefined, options: CallOptions): Promise<Record<string, unknown>> {
+  call(
+    server: string,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: CallOptions,
+  ): Promise<Record<string, unknown>> {
     if (this.nc.isClosed()) return Promise.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress has no connection to NATS'));
     const subject = this.subjects.server(server, method);
     const token = (++this.seq).toString(36);
@@ -73,18 +78,27 @@ export class MeshClient {
     if (options.session) h.set(MeshHeader.Session, options.session);
     const payload = encoder.encode(JSON.stringify(params === undefined ? { method } : { method, params }));
     if (payload.length > (this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY)) {
-      return Promise.reject(new MeshError('MESH_PAYLOAD_TOO_LARGE', `the request is ${payload.length} bytes, above the NATS max_payload of ${this.nc.info?.max_payload}`));
+      return Promise.reject(
+        new MeshError(
+          'MESH_PAYLOAD_TOO_LARGE',
+          `the request is ${payload.length} bytes, above the NATS max_payload of ${this.nc.info?.max_payload}`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settle(token);
-        reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${server} did not answer ${method} before the deadline`, { details: { server } }));
-      }, Math.max(0, options.deadline - Date.now()) + DEADLINE_GRACE_MS);
+      const timer = setTimeout(
+        () => {
+          this.settle(token);
+          reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${server} did not answer ${method} before the deadline`, { details: { server } }));
+        },
+        Math.max(0, options.deadline - Date.now()) + DEADLINE_GRACE_MS,
+      );
       this.pending.set(token, { server, subject, resolve, reject, onNotification: options.onNotification, timer });
       options.signal?.addEventListener(
         'abort',
         () => {
-          if (this.settle(token)) reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } }));
+          if (this.settle(token))
+            reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } }));
         },
         { once: true },
       );

@@ -161,14 +161,18 @@ export class Registry extends EventEmitter<RegistryEvents> {
     let best: BridgeDescriptor | undefined;
     for (const { descriptor } of view.instances.values()) {
       if (rank(descriptor) === 0) continue;
-      if (!best || rank(descriptor) > rank(best) || (rank(descriptor) === rank(best) && descriptor.startedAt > best.startedAt)) best = descriptor;
+      if (!best || rank(descriptor) > rank(best) || (rank(descriptor) === rank(best) && descriptor.startedAt > best.startedAt))
+        best = descriptor;
     }
     return best;
   }
 
   /** Names of servers with at least one replica taking calls, sorted. */
   liveServers(): string[] {
-    return [...this.servers.values()].filter((view) => this.serving(view)).map((view) => view.name).sort();
+    return [...this.servers.values()]
+      .filter((view) => this.serving(view))
+      .map((view) => view.name)
+      .sort();
   }
 
   isLive(server: string): boolean {

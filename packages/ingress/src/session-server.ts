@@ -87,8 +87,9 @@ export function createSessionServer(deps: SessionServerDeps): Server {
       guard('resources/list', () => list('resources', 'resources/list', 'resources', request.params as Params, ctx) as never),
     );
     server.setRequestHandler('resources/templates/list', (request, ctx) =>
-      guard('resources/templates/list', () =>
-        list('resourceTemplates', 'resources/templates/list', 'resourceTemplates', request.params as Params, ctx) as never,
+      guard(
+        'resources/templates/list',
+        () => list('resourceTemplates', 'resources/templates/list', 'resourceTemplates', request.params as Params, ctx) as never,
       ),
     );
     registerResourceRead();
@@ -97,45 +98,42 @@ export function createSessionServer(deps: SessionServerDeps): Server {
   return server;
 
   function registerToolCall(): void {
-  server.setRequestHandler('tools/call', (request, ctx) =>
-    guard('tools/call', async () => {
-      const params = request.params as Record<string, unknown> & { name: string };
-      if (single) return forward(single, 'tools/call', params, ctx) as never;
-      const target = await catalog.resolveName('tools', params.name);
-      return forward(target.server, 'tools/call', { ...params, name: target.name }, ctx) as never;
-    }),
-  );
-
+    server.setRequestHandler('tools/call', (request, ctx) =>
+      guard('tools/call', async () => {
+        const params = request.params as Record<string, unknown> & { name: string };
+        if (single) return forward(single, 'tools/call', params, ctx) as never;
+        const target = await catalog.resolveName('tools', params.name);
+        return forward(target.server, 'tools/call', { ...params, name: target.name }, ctx) as never;
+      }),
+    );
   }
 
   function registerPromptGet(): void {
-  server.setRequestHandler('prompts/get', (request, ctx) =>
-    guard('prompts/get', async () => {
-      const params = request.params as Record<string, unknown> & { name: string };
-      if (single) return forward(single, 'prompts/get', params, ctx) as never;
-      const target = await catalog.resolveName('prompts', params.name);
-      return forward(target.server, 'prompts/get', { ...params, name: target.name }, ctx) as never;
-    }),
-  );
-
+    server.setRequestHandler('prompts/get', (request, ctx) =>
+      guard('prompts/get', async () => {
+        const params = request.params as Record<string, unknown> & { name: string };
+        if (single) return forward(single, 'prompts/get', params, ctx) as never;
+        const target = await catalog.resolveName('prompts', params.name);
+        return forward(target.server, 'prompts/get', { ...params, name: target.name }, ctx) as never;
+      }),
+    );
   }
 
   function registerResourceRead(): void {
-  server.setRequestHandler('resources/read', (request, ctx) =>
-    guard('resources/read', async () => {
-      const params = request.params as Record<string, unknown> & { uri: string };
-      if (single) return forward(single, 'resources/read', params, ctx) as never;
-      const target = await catalog.resolveResource(params.uri);
-      const result = await forward(target.server, 'resources/read', { ...params, uri: target.name }, ctx);
-      if (target.name === params.uri) return result as never;
-      // The client asked by the mesh-rewritten URI: answer with that URI.
-      const contents = Array.isArray(result.contents)
-        ? result.contents.map((c: Record<string, unknown>) => (c.uri === target.name ? { ...c, uri: params.uri } : c))
-        : result.contents;
-      return { ...result, contents } as never;
-    }),
-  );
-
+    server.setRequestHandler('resources/read', (request, ctx) =>
+      guard('resources/read', async () => {
+        const params = request.params as Record<string, unknown> & { uri: string };
+        if (single) return forward(single, 'resources/read', params, ctx) as never;
+        const target = await catalog.resolveResource(params.uri);
+        const result = await forward(target.server, 'resources/read', { ...params, uri: target.name }, ctx);
+        if (target.name === params.uri) return result as never;
+        // The client asked by the mesh-rewritten URI: answer with that URI.
+        const contents = Array.isArray(result.contents)
+          ? result.contents.map((c: Record<string, unknown>) => (c.uri === target.name ? { ...c, uri: params.uri } : c))
+          : result.contents;
+        return { ...result, contents } as never;
+      }),
+    );
   }
 
   function registerCompletion(): void {

@@ -2,13 +2,7 @@ export { DEFAULT_SUBJECT_PREFIX, Subjects, RegistryKind, encodeToken, decodeToke
 export { MeshHeader, FrameKind } from './headers.js';
 export { ErrorCodes, JsonRpcCode, MeshError, isErrorCode, meshCodeOf } from './errors.js';
 export type { ErrorCode, WireError } from './errors.js';
-export {
-  CallRequestSchema,
-  WireErrorSchema,
-  ResultFrameSchema,
-  ErrorFrameSchema,
-  NotificationFrameSchema,
-} from './envelope.js';
+export { CallRequestSchema, WireErrorSchema, ResultFrameSchema, ErrorFrameSchema, NotificationFrameSchema } from './envelope.js';
 export type { CallRequest, NotificationFrame } from './envelope.js';
 export {
   SERVER_NAME_PATTERN,

@@ -23,10 +23,7 @@ export function namespacedName(server: string, name: string, separator: string =
 }
 
 /** Splits `<server>__<name>` at the first separator (server names never contain it). */
-export function splitNamespacedName(
-  exposed: string,
-  separator: string = DEFAULT_SEPARATOR,
-): { server: string; name: string } | undefined {
+export function splitNamespacedName(exposed: string, separator: string = DEFAULT_SEPARATOR): { server: string; name: string } | undefined {
   const at = exposed.indexOf(separator);
   if (at <= 0) return undefined;
   return { server: exposed.slice(0, at), name: exposed.slice(at + separator.length) };

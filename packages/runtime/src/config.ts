@@ -95,7 +95,10 @@ export const IngressConfigSchema = z
     requestTimeoutMs: z.number().int().min(10).max(3_600_000).default(60_000),
     /** Per-server deadline when fanning a list out to every server. */
     listTimeoutMs: z.number().int().min(10).max(60_000).default(5_000),
-    separator: z.string().regex(/^[_-]{1,3}$/, 'separator is 1-3 characters of _ or -').default('__'),
+    separator: z
+      .string()
+      .regex(/^[_-]{1,3}$/, 'separator is 1-3 characters of _ or -')
+      .default('__'),
     allowedOrigins: z.array(z.string()).default([]),
     allowedHosts: z.array(z.string()).default([]),
   })

@@ -36,5 +36,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsEnd
     });
   }
 
-  throw new Error(`No NATS server available: NATS_URL is not set, no nats-server binary was found and no Docker engine answered. ${NATS_INSTALL_HINT}`);
+  throw new Error(
+    `No NATS server available: NATS_URL is not set, no nats-server binary was found and no Docker engine answered. ${NATS_INSTALL_HINT}`,
+  );
 }

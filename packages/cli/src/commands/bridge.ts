@@ -36,7 +36,10 @@ async function resolveServer(options: BridgeCommandOptions): Promise<{ server: S
     const config = await loadMeshConfig(options.config);
     const server = config.servers[options.name];
     if (!server) {
-      throw new MeshError('MESH_INVALID_CONFIG', `${options.config} has no server named '${options.name}' (it has: ${Object.keys(config.servers).join(', ') || 'none'})`);
+      throw new MeshError(
+        'MESH_INVALID_CONFIG',
+        `${options.config} has no server named '${options.name}' (it has: ${Object.keys(config.servers).join(', ') || 'none'})`,
+      );
     }
     return { server, natsUrl: config.nats.url, prefix: config.nats.prefix };
   }
@@ -64,7 +67,7 @@ export async function runBridge(input: unknown, env: NodeJS.ProcessEnv = process
     nc,
     logger,
     parentEnv: env,
-    ...(options.prefix ?? resolved.prefix ? { prefix: options.prefix ?? resolved.prefix } : {}),
+    ...((options.prefix ?? resolved.prefix) ? { prefix: options.prefix ?? resolved.prefix } : {}),
     ...(options.heartbeat === undefined ? {} : { heartbeatMs: options.heartbeat }),
   });
   shutdown.add('bridge', () => bridge.close());

@@ -34,7 +34,12 @@ export async function runCall(input: unknown, env: NodeJS.ProcessEnv = process.e
   const args = parseToolArguments(options.args);
   const mesh = await joinMesh(natsUrlFrom(options.natsUrl, env), options.prefix, 0);
   try {
-    const result = await mesh.client.call(options.server, 'tools/call', { name: options.tool, arguments: args }, { deadline: Date.now() + options.timeout });
+    const result = await mesh.client.call(
+      options.server,
+      'tools/call',
+      { name: options.tool, arguments: args },
+      { deadline: Date.now() + options.timeout },
+    );
     say(JSON.stringify(result, null, 2));
     return result.isError === true ? 1 : 0;
   } catch (error) {

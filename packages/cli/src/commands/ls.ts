@@ -29,7 +29,13 @@ export async function runLs(input: unknown, env: NodeJS.ProcessEnv = process.env
       const listing: ServerListing = {
         server,
         live: mesh.registry.isLive(server),
-        replicas: replicas.map((r) => ({ instance: r.instance, state: r.state, restarts: r.restarts, inFlight: r.inFlight, upstream: r.upstream.target })),
+        replicas: replicas.map((r) => ({
+          instance: r.instance,
+          state: r.state,
+          restarts: r.restarts,
+          inFlight: r.inFlight,
+          upstream: r.upstream.target,
+        })),
         serverInfo: mesh.registry.descriptor(server)?.serverInfo,
         tools: [],
       };
@@ -60,7 +66,8 @@ export async function runLs(input: unknown, env: NodeJS.ProcessEnv = process.env
       for (const replica of listing.replicas) {
         say(colour.dim(`  replica ${replica.instance}  ${replica.state}  restarts=${replica.restarts}  in-flight=${replica.inFlight}`));
       }
-      for (const tool of listing.tools) say(`  - ${tool.name}${tool.description ? colour.dim(`  ${tool.description.split('\n')[0]!.slice(0, 80)}`) : ''}`);
+      for (const tool of listing.tools)
+        say(`  - ${tool.name}${tool.description ? colour.dim(`  ${tool.description.split('\n')[0]!.slice(0, 80)}`) : ''}`);
       if (listing.error) say(colour.red(`  tools unavailable: ${listing.error}`));
     }
     return 0;

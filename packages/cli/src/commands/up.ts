@@ -25,7 +25,11 @@ export const UpOptionsSchema = z.object({
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
-async function connectOrEmbed(url: string, embed: boolean, env: NodeJS.ProcessEnv): Promise<{ nc: NatsConnection; local?: LocalNats; url: string }> {
+async function connectOrEmbed(
+  url: string,
+  embed: boolean,
+  env: NodeJS.ProcessEnv,
+): Promise<{ nc: NatsConnection; local?: LocalNats; url: string }> {
   try {
     return { nc: await connectNats({ url, name: 'mcp-mesh-up' }), url };
   } catch (error) {
