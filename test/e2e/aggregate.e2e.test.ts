@@ -75,7 +75,7 @@ describe('aggregated /mcp over a real mesh', () => {
   it('streams progress of a call back to the client that made it', async () => {
     const seen: number[] = [];
     const result = await client.callTool(
-      { name: 'alpha__progress', arguments: { steps: 3 } },
+      { name: 'alpha__progress', arguments: { steps: 3, intervalMs: 10 } },
       { onprogress: (progress) => seen.push(progress.progress) },
     );
     expect(result.isError).not.toBe(true);
