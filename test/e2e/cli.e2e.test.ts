@@ -16,7 +16,9 @@ function writeConfig(name: string, value: unknown): string {
 }
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): TestProcess {
-  return new TestProcess(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
+  return new TestProcess(process.execPath, [CLI, ...args], {
+    env: { ...process.env, NO_COLOR: '1', MCP_MESH_HOME: join(dir, 'home'), ...env },
+  });
 }
 
 describe('mcp-mesh up, ls and call', () => {
@@ -86,6 +88,25 @@ describe('mcp-mesh up, ls and call', () => {
     expect(unknown.stderr).toContain("server 'nowhere' has no live bridge");
     const failing = cli(['call', 'one', 'fail', '{"message":"bad"}', '--nats-url', nats.url]);
     expect((await failing.exited).code).toBe(1);
+  });
+
+  it('doctor checks NATS, JetStream, the audit stream and every bridge', async () => {
+    const doctor = cli(['doctor', '--json', '--nats-url', nats.url]);
+    const exit = await doctor.exited;
+    const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: { name: string; ok: boolean; detail: string }[] };
+    expect(report.checks.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['nats', 'jetstream', 'audit stream', 'server one', 'server two', 'clock skew']),
+    );
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.checks.find((c) => c.name === 'server two')!.detail).toContain('2 replica(s)');
+    expect(exit.code).toBe(0);
+  });
+
+  it('doctor says what to fix when nothing answers', async () => {
+    const doctor = cli(['doctor', '--nats-url', `nats://127.0.0.1:${await freePort()}`]);
+    expect((await doctor.exited).code).toBe(1);
+    expect(doctor.stdout).toContain('✗ nats');
+    expect(doctor.stdout).toContain('fix:');
   });
 
   it('Ctrl-C stops the ingress and every bridge and upstream', async () => {

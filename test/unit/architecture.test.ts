@@ -6,10 +6,13 @@ import { REPO_ROOT } from '../support/paths.js';
 /** Which workspace packages each package may import (the dependency direction of docs/architecture.md). */
 const ALLOWED: Record<string, string[]> = {
   protocol: [],
+  telemetry: [],
   runtime: ['protocol'],
-  bridge: ['protocol', 'runtime'],
-  ingress: ['protocol', 'runtime'],
-  cli: ['protocol', 'runtime', 'bridge', 'ingress'],
+  policy: ['protocol', 'runtime'],
+  audit: ['protocol', 'runtime'],
+  bridge: ['protocol', 'runtime', 'telemetry'],
+  ingress: ['protocol', 'runtime', 'telemetry'],
+  cli: ['protocol', 'runtime', 'telemetry', 'audit', 'bridge', 'ingress'],
   testing: ['protocol'],
 };
 

@@ -14,6 +14,21 @@ import {
   type WireError,
 } from '@mcp-mesh/protocol';
 import type { Logger, ServerConfig } from '@mcp-mesh/runtime';
+import { context, propagation, SpanKind, trace, type Span } from '@opentelemetry/api';
+import {
+  Attr,
+  endSpan,
+  injectIntoParams,
+  MESSAGING_SYSTEM,
+  mcpSpanName,
+  MeshMetrics,
+  meshTracer,
+  natsHeaderGetter,
+  targetAttributes,
+  targetOf,
+  traceFields,
+} from '@mcp-mesh/telemetry';
+import { performance } from 'node:perf_hooks';
 import { Upstream } from './upstream.js';
 import type { UpstreamNotification } from './upstream-session.js';
 
@@ -51,6 +66,7 @@ export class Bridge {
   private closing: Promise<void> | undefined;
   private draining = false;
   private readonly active = new Set<Promise<void>>();
+  private readonly metrics = new MeshMetrics();
 
   constructor(private readonly options: BridgeOptions) {
     this.instance = `${options.server}-${randomUUID().slice(0, 8)}`;
@@ -69,6 +85,7 @@ export class Bridge {
   async start(): Promise<void> {
     const { nc, server } = this.options;
     this.upstream.on('change', () => this.announce(RegistryKind.Announce));
+    this.upstream.on('restart', () => this.metrics.upstreamRestarts.add(1, { [Attr.MeshServer]: server }));
     this.upstream.on('notification', (notification) => this.publishNotification(notification));
     await this.upstream.start();
     this.service = await new Svcm(nc).add({
@@ -126,6 +143,7 @@ export class Bridge {
       restarts: this.upstream.restarts,
       ttlMs: this.heartbeatMs * 3,
       inFlight: this.active.size,
+      sentAt: new Date().toISOString(),
     });
   }
 
@@ -144,25 +162,83 @@ export class Bridge {
 
   /** Serves one forwarded request: zero or more notification frames, then one result or error frame. */
   private async handle(method: string, msg: ServiceMsg): Promise<void> {
+    const started = performance.now();
     const deadlineHeader = Number(msg.headers?.get(MeshHeader.Deadline));
     const deadline =
       Number.isFinite(deadlineHeader) && deadlineHeader > 0
         ? deadlineHeader
         : Date.now() + (this.options.config.timeoutMs ?? this.options.defaultTimeoutMs ?? 60_000);
+    // The ingress's PRODUCER span is the parent: its context travels in the NATS headers.
+    const parent = msg.headers ? propagation.extract(context.active(), msg.headers, natsHeaderGetter) : context.active();
+    const tracer = meshTracer();
+    const consumer = tracer.startSpan(
+      `process ${msg.subject}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          [Attr.MessagingSystem]: MESSAGING_SYSTEM,
+          [Attr.MessagingDestinationName]: msg.subject,
+          [Attr.MessagingOperationName]: 'process',
+          [Attr.MessagingOperationType]: 'process',
+          [Attr.MessagingConsumerGroupName]: this.subjects.queueGroup(this.options.server),
+          [Attr.MeshServer]: this.options.server,
+          [Attr.MeshInstance]: this.instance,
+        },
+      },
+      parent,
+    );
+    let upstreamSpan: Span | undefined;
+    let outcome: Parameters<typeof endSpan>[1] = {};
     try {
       if (this.draining) throw new MeshError('MESH_BRIDGE_DRAINING', `bridge ${this.instance} is shutting down`);
       const body = parseBody(msg);
-      const reply = await this.upstream.request(method, body.params, {
+      const target = targetOf(method, body.params);
+      upstreamSpan = tracer.startSpan(
+        mcpSpanName(method, target),
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            [Attr.McpMethodName]: method,
+            [Attr.MeshServer]: this.options.server,
+            [Attr.NetworkTransport]: this.upstream.target.kind === 'stdio' ? 'pipe' : 'tcp',
+            ...targetAttributes(method, body.params),
+          },
+        },
+        trace.setSpan(parent, consumer),
+      );
+      // The upstream server sees the mesh's span as its parent, in `params._meta`.
+      const params = injectIntoParams(trace.setSpan(parent, upstreamSpan), body.params);
+      const reply = await this.upstream.request(method, params, {
         deadline: Math.min(deadline, Date.now() + (this.options.config.timeoutMs ?? Number.POSITIVE_INFINITY)),
-        onNotification: (notification) => this.respond(msg, FrameKind.Notification, { notification }),
+        onNotification: (notification) => {
+          upstreamSpan?.addEvent(notification.method);
+          this.respond(msg, FrameKind.Notification, { notification });
+        },
       });
-      if ('error' in reply) this.respond(msg, FrameKind.Error, { error: reply.error });
-      else this.respond(msg, FrameKind.Result, { result: reply.result });
+      if ('error' in reply) {
+        outcome = { errorCode: reply.error.code, message: reply.error.message };
+        this.respond(msg, FrameKind.Error, { error: reply.error });
+      } else {
+        outcome = { result: reply.result };
+        this.respond(msg, FrameKind.Result, { result: reply.result });
+      }
     } catch (error) {
       const meshError =
         error instanceof MeshError ? error : new MeshError('MESH_INTERNAL', 'the bridge failed to forward the call', { cause: error });
-      if (!(error instanceof MeshError)) this.options.logger.error({ err: error, method }, 'unexpected bridge failure');
+      if (!(error instanceof MeshError)) {
+        this.options.logger.error({ err: error, method, ...traceFields(trace.setSpan(parent, consumer)) }, 'unexpected bridge failure');
+      }
+      outcome = { errorCode: meshError.jsonRpcCode, errorType: meshError.code, message: meshError.message };
       this.respond(msg, FrameKind.Error, { error: withServer(meshError.toWire(), this.options.server) }, meshError.code);
+    } finally {
+      if (upstreamSpan) endSpan(upstreamSpan, outcome);
+      endSpan(consumer, outcome.errorType ? outcome : {});
+      this.metrics.record(this.metrics.clientDuration, (performance.now() - started) / 1_000, {
+        [Attr.McpMethodName]: method,
+        [Attr.MeshServer]: this.options.server,
+        ...(outcome.errorCode !== undefined ? { [Attr.ErrorType]: outcome.errorType ?? String(outcome.errorCode) } : {}),
+        ...(outcome.result?.isError === true ? { [Attr.ErrorType]: 'tool_error' } : {}),
+      });
     }
   }
 

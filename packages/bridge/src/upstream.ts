@@ -29,6 +29,8 @@ export interface UpstreamEvents {
   change: [];
   /** A notification that belongs to no call. */
   notification: [UpstreamNotification];
+  /** The upstream ended unexpectedly and a restart is scheduled. */
+  restart: [reason: string];
 }
 
 const LIST_CAPABILITY: Record<ListKind, string> = {
@@ -138,6 +140,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     const delay = this.backoff.next();
     this.options.logger.warn({ reason, restartInMs: delay, restarts: this.restarts }, 'upstream ended; restarting');
     this.setState('upstream-down');
+    this.emit('restart', reason);
     this.restartTimer = setTimeout(() => void this.connect(), delay);
   }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { MeshError } from '@mcp-mesh/protocol';
+import { runAudit } from './commands/audit.js';
 import { runBridge } from './commands/bridge.js';
 import { runCall } from './commands/call.js';
+import { runDoctor } from './commands/doctor.js';
 import { runIngress } from './commands/ingress.js';
 import { runLs } from './commands/ls.js';
 import { runUp } from './commands/up.js';
@@ -35,8 +37,10 @@ program
   .option('--host <host>', 'ingress listen address (loopback only until auth exists)')
   .option('--timeout <ms>', 'deadline of one forwarded call')
   .option('--no-embedded-nats', 'fail instead of starting nats-server when none answers')
+  .option('--allow-anonymous', 'allow a non-loopback --host without authentication')
+  .option('--no-audit', 'do not record audit events')
   .addOption(logLevel())
-  .action((options) => runUp(options).catch(fail));
+  .action((options) => runUp({ ...options, noAudit: options.audit === false }).catch(fail));
 
 program
   .command('bridge')
@@ -50,6 +54,7 @@ program
   .option('--env-pass <NAME>', 'pass this variable of the bridge environment through (repeatable)', collect)
   .option('--timeout <ms>', 'deadline of one call to the server')
   .option('--heartbeat <ms>', 'heartbeat period')
+  .option('--metrics-port <port>', 'serve Prometheus metrics on this port')
   .addOption(logLevel())
   .argument('[command...]', 'the server command and its arguments, after --')
   .action((command: string[], options) => runBridge({ ...options, command }).catch(fail));
@@ -62,8 +67,10 @@ program
   .option('--host <host>', 'listen address (loopback only until auth exists)')
   .option('--nats-url <url>', 'NATS URL')
   .option('--timeout <ms>', 'deadline of one forwarded call')
+  .option('--allow-anonymous', 'allow a non-loopback --host without authentication')
+  .option('--no-audit', 'do not record audit events')
   .addOption(logLevel())
-  .action((options) => runIngress(options).catch(fail));
+  .action((options) => runIngress({ ...options, noAudit: options.audit === false }).catch(fail));
 
 program
   .command('ls')
@@ -91,5 +98,46 @@ program
       .then((code) => process.exit(code))
       .catch(fail),
   );
+
+program
+  .command('doctor')
+  .description('check NATS, JetStream, the audit stream, every bridge and clock skew, and say what to fix')
+  .option('--nats-url <url>', 'NATS URL')
+  .option('--prefix <prefix>', 'subject prefix')
+  .option('--max-skew-ms <ms>', 'clock skew to report', '1000')
+  .option('--json', 'machine-readable output')
+  .action((options) =>
+    runDoctor(options)
+      .then((code) => process.exit(code))
+      .catch(fail),
+  );
+
+const audit = program.command('audit').description('read the audit stream (MCP_AUDIT on JetStream)');
+for (const [mode, description] of [
+  ['tail', 'follow new audit events'],
+  ['query', 'print stored audit events that match the filters'],
+  ['export', 'write matching audit events as JSON lines (to stdout or -o file)'],
+] as const) {
+  const command = audit
+    .command(mode)
+    .description(description)
+    .option('--nats-url <url>', 'NATS URL')
+    .option('--prefix <prefix>', 'subject prefix')
+    .option('--server <server>', 'only this server')
+    .option('--tool <name>', 'only this tool (or prompt name, or resource URI)')
+    .option('--principal <principal>', 'only this principal')
+    .option('--outcome <outcome>', 'ok | tool_error | error | denied')
+    .option('--kind <kind>', 'request | session.start | session.end | auth.failure | policy.denial')
+    .option('--since <time>', 'ISO time or a duration back from now (15m, 2h, 7d)')
+    .option('--until <time>', 'ISO time or a duration back from now')
+    .option('--limit <n>', 'at most this many events')
+    .option('--json', 'one JSON object per line');
+  if (mode === 'export') command.option('-o, --output <file>', 'write to this file instead of stdout');
+  command.action((options) =>
+    runAudit(mode, options)
+      .then((code) => process.exit(code))
+      .catch(fail),
+  );
+}
 
 await program.parseAsync(process.argv);

@@ -6,19 +6,23 @@ import {
   hostHeaderValidation,
   localhostHostValidation,
   localhostOriginValidation,
-  NodeStreamableHTTPServerTransport,
   originValidation,
+  toNodeHandler,
+  type NodeMcpRequestHandler,
 } from '@modelcontextprotocol/node';
-import type { Server } from '@modelcontextprotocol/server';
+import { WebStandardStreamableHTTPServerTransport, type Server } from '@modelcontextprotocol/server';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { JsonRpcCode, MeshError, ListMethods, Subjects, type ListKind } from '@mcp-mesh/protocol';
+import { JsonRpcCode, MeshError, ListMethods, Subjects, newAuditEventId, type AuditSink, type ListKind } from '@mcp-mesh/protocol';
 import type { IngressConfig, Logger } from '@mcp-mesh/runtime';
+import { MeshMetrics } from '@mcp-mesh/telemetry';
 import { Catalog } from './catalog.js';
 import { readBody, sendJson, sendJsonRpcError, sendMeshError } from './http-io.js';
 import { MeshClient } from './mesh-client.js';
 import { Registry, type RegistryChange } from './registry.js';
 import { scopeIncludes, scopeLabel, type Scope } from './scope.js';
+import { RequestObserver } from './request-observer.js';
 import { createSessionServer } from './session-server.js';
+import { SessionStore, type SessionRecord } from './session-store.js';
 
 export interface IngressOptions {
   nc: NatsConnection;
@@ -29,14 +33,26 @@ export interface IngressOptions {
   sessionIdleMs?: number;
   /** How long start() waits for bridges to answer the discovery request, milliseconds. */
   discoverSettleMs?: number;
+  /** Where audit events go (one per request and per session start/end); none when absent. */
+  audit?: AuditSink;
+  /** Store full tool/prompt arguments in audit events (default: only their digest). */
+  auditArguments?: boolean;
+  /** Serves `GET /metrics` (the Prometheus exporter's handler), when metrics are on. */
+  metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
+
+/** The principal of every request until authentication exists. */
+const ANONYMOUS = 'anonymous';
 
 interface Session {
   id: string;
   scope: Scope;
   server: Server;
-  transport: NodeStreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
+  handle: NodeMcpRequestHandler;
+  record: SessionRecord;
   lastSeen: number;
+  startedAt: number;
 }
 
 /** The shape of a JSON-RPC message, checked before a session exists (after that the SDK checks). */
@@ -58,11 +74,13 @@ export class Ingress {
   readonly registry: Registry;
   readonly client: MeshClient;
   readonly catalog: Catalog;
+  readonly sessionStore: SessionStore;
   private readonly http: HttpServer;
   private readonly sessions = new Map<string, Session>();
   private readonly validateHost: (req: IncomingMessage, res: ServerResponse) => boolean;
   private readonly validateOrigin: (req: IncomingMessage, res: ServerResponse) => boolean;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly metrics = new MeshMetrics();
   private started = false;
   private closing: Promise<void> | undefined;
 
@@ -77,6 +95,7 @@ export class Ingress {
       logger: logger.child({ component: 'catalog' }),
     });
     this.registry.on('change', (change) => this.notifySessions(change));
+    this.sessionStore = new SessionStore(options.nc, { ttlMs: options.sessionIdleMs ?? 30 * 60_000, logger });
     const { allowedHosts, allowedOrigins } = options.config;
     this.validateHost = allowedHosts.length > 0 ? hostHeaderValidation(allowedHosts) : localhostHostValidation();
     this.validateOrigin = allowedOrigins.length > 0 ? originValidation(allowedOrigins) : localhostOriginValidation();
@@ -92,7 +111,7 @@ export class Ingress {
 
   /** Discovers live bridges, then listens. */
   async start(): Promise<void> {
-    await this.registry.start(this.options.discoverSettleMs);
+    await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open()]);
     const { host, port } = this.options.config;
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
@@ -123,6 +142,7 @@ export class Ingress {
     const path = new URL(req.url ?? '/', 'http://ingress').pathname;
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') return this.readiness(res);
+    if (path === '/metrics' && this.options.metricsHandler) return this.options.metricsHandler(req, res);
     let scope: Scope;
     if (path === '/mcp' || path === '/mcp/') scope = { kind: 'aggregate' };
     else {
@@ -180,7 +200,7 @@ export class Ingress {
     }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const session = this.sessions.get(sessionId);
+      const session = this.sessions.get(sessionId) ?? (await this.resumeSession(sessionId, scope));
       if (!session || scopeLabel(session.scope) !== scopeLabel(scope)) {
         return sendJsonRpcError(
           res,
@@ -190,7 +210,8 @@ export class Ingress {
         );
       }
       session.lastSeen = Date.now();
-      await session.transport.handleRequest(req, res, body);
+      this.sessionStore.touch(session.id, session.record);
+      await session.handle(req, res, body);
       return;
     }
     if (method !== 'POST' || (body as { method?: string }).method !== 'initialize') {
@@ -214,34 +235,122 @@ export class Ingress {
         ),
       );
     }
-    await this.startSession(scope, req, res, body);
+    const record: SessionRecord = {
+      v: 1,
+      endpoint: scopeLabel(scope),
+      initialize: body as Record<string, unknown>,
+      createdAt: new Date().toISOString(),
+    };
+    const session = this.createSession(scope, record, randomUUID);
+    await session.server.connect(session.transport);
+    await session.handle(req, res, body);
   }
 
-  private async startSession(scope: Scope, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  /** One SDK server and transport for a session; registered once its initialize succeeds. */
+  private createSession(scope: Scope, record: SessionRecord, newId: () => string, resumed = false): Session {
+    const logger = this.options.logger.child({ component: 'session' });
+    const observer = new RequestObserver({
+      logger,
+      metrics: this.metrics,
+      audit: this.options.audit,
+      includeArguments: this.options.auditArguments ?? false,
+      endpoint: scopeLabel(scope),
+      principal: ANONYMOUS,
+    });
     const server = createSessionServer({
       scope,
       registry: this.registry,
       catalog: this.catalog,
       client: this.client,
-      logger: this.options.logger.child({ component: 'session' }),
+      logger,
+      observer,
       requestTimeoutMs: this.options.config.requestTimeoutMs,
     });
-    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+    const session = { id: '', scope, server, record, lastSeen: Date.now(), startedAt: Date.now() } as Session;
+    session.transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: newId,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { id, scope, server, transport, lastSeen: Date.now() });
+        session.id = id;
+        this.sessions.set(id, session);
+        if (resumed) return;
         this.options.logger.info({ session: id, endpoint: scopeLabel(scope) }, 'session started');
+        this.auditSession('session.start', id, scope);
+        void this.sessionStore.put(id, record);
       },
+      // The client ended the session (DELETE): no replica may continue it.
       onsessionclosed: (id) => {
-        this.sessions.delete(id);
-        this.options.logger.info({ session: id }, 'session ended');
+        this.endSession(id);
+        void this.sessionStore.delete(id);
       },
     });
-    transport.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+    session.transport.onclose = () => {
+      if (session.transport.sessionId) this.endSession(session.transport.sessionId);
     };
-    await server.connect(transport);
-    await transport.handleRequest(req, res, body);
+    const transport = session.transport;
+    session.handle = toNodeHandler({
+      fetch: (request: Request, options?: { authInfo?: unknown }) => transport.handleRequest(request, options as never),
+    } as never);
+    return session;
+  }
+
+  /**
+   * Continues a session another ingress replica started: its initialize, kept in NATS KV, is
+   * replayed into a fresh local server and transport under the same session id.
+   */
+  private async resumeSession(id: string, scope: Scope): Promise<Session | undefined> {
+    const record = await this.sessionStore.get(id);
+    if (!record || record.endpoint !== scopeLabel(scope)) return undefined;
+    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) return undefined;
+    const existing = this.sessions.get(id);
+    if (existing) return existing;
+    const session = this.createSession(scope, record, () => id, true);
+    await session.server.connect(session.transport);
+    const url = `http://ingress${scopeLabel(scope)}`;
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await session.transport.handleRequest(
+      new Request(url, { method: 'POST', headers, body: JSON.stringify(record.initialize) }),
+      {
+        parsedBody: record.initialize,
+      },
+    );
+    const text = await init.text();
+    const json = text.startsWith('{') ? text : (text.split('\n').find((line) => line.startsWith('data: ')) ?? 'data: {}').slice(6);
+    const negotiated = (JSON.parse(json) as { result?: { protocolVersion?: string } }).result?.protocolVersion;
+    if (!negotiated || !this.sessions.has(id)) return undefined;
+    const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
+    await session.transport.handleRequest(
+      new Request(url, {
+        method: 'POST',
+        headers: { ...headers, 'mcp-session-id': id, 'mcp-protocol-version': negotiated },
+        body: JSON.stringify(initialized),
+      }),
+      { parsedBody: initialized },
+    );
+    this.options.logger.info({ session: id, endpoint: scopeLabel(scope) }, 'session resumed from the shared store');
+    return session;
+  }
+
+  private endSession(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    this.metrics.record(this.metrics.sessionDuration, (Date.now() - session.startedAt) / 1_000, { endpoint: scopeLabel(session.scope) });
+    this.options.logger.info({ session: id }, 'session ended');
+    this.auditSession('session.end', id, session.scope);
+  }
+
+  private auditSession(kind: 'session.start' | 'session.end', id: string, scope: Scope): void {
+    this.options.audit?.record({
+      v: 1,
+      id: newAuditEventId(),
+      time: new Date().toISOString(),
+      kind,
+      session: id,
+      principal: ANONYMOUS,
+      endpoint: scopeLabel(scope),
+      ...(scope.kind === 'server' ? { server: scope.server } : {}),
+      outcome: 'ok',
+    });
   }
 
   /** Tells every session that can see the server that its lists changed. */
@@ -262,7 +371,7 @@ export class Ingress {
     const now = Date.now();
     for (const session of [...this.sessions.values()]) {
       if (now - session.lastSeen > idleMs) {
-        this.sessions.delete(session.id);
+        this.endSession(session.id);
         void session.transport.close().catch(() => undefined);
       }
     }
@@ -274,7 +383,7 @@ export class Ingress {
       clearInterval(this.sweeper);
       const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
       await Promise.allSettled([...this.sessions.values()].map((session) => session.transport.close()));
-      this.sessions.clear();
+      for (const id of [...this.sessions.keys()]) this.endSession(id);
       this.http.closeAllConnections();
       await closed;
       this.client.close();

@@ -1,3 +1,5 @@
+import { propagation, SpanKind, trace as otelTrace, type Context, type Span } from '@opentelemetry/api';
+import { Attr, endSpan, MESSAGING_SYSTEM, meshTracer, natsHeaderSetter } from '@mcp-mesh/telemetry';
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { FrameKind, MeshError, MeshHeader, Subjects, meshCodeOf, type WireError } from '@mcp-mesh/protocol';
 
@@ -8,6 +10,10 @@ export interface CallOptions {
   session?: string;
   /** Notification frames of this call (progress, logging). */
   onNotification?: (notification: { method: string; params?: Record<string, unknown> }) => void;
+  /** Filled in when the call ends: bytes of the final frame, and the bridge instance that answered. */
+  stats?: { bytes?: number; instance?: string };
+  /** Parent trace context: the call gets a PRODUCER span whose context travels in the NATS headers. */
+  trace?: Context;
 }
 
 /** An error the upstream server (or its bridge) answered with: forwarded to the client as it is. */
@@ -27,6 +33,8 @@ interface Pending {
   resolve: (result: Record<string, unknown>) => void;
   reject: (error: Error) => void;
   onNotification: CallOptions['onNotification'];
+  stats: CallOptions['stats'];
+  span: Span | undefined;
   timer: NodeJS.Timeout;
 }
 
@@ -76,6 +84,25 @@ export class MeshClient {
     const h = natsHeaders();
     h.set(MeshHeader.Deadline, String(options.deadline));
     if (options.session) h.set(MeshHeader.Session, options.session);
+    let span: Span | undefined;
+    if (options.trace) {
+      span = meshTracer().startSpan(
+        `send ${subject}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [Attr.MessagingSystem]: MESSAGING_SYSTEM,
+            [Attr.MessagingDestinationName]: subject,
+            [Attr.MessagingOperationName]: 'send',
+            [Attr.MessagingOperationType]: 'send',
+            [Attr.McpMethodName]: method,
+            [Attr.MeshServer]: server,
+          },
+        },
+        options.trace,
+      );
+      propagation.inject(otelTrace.setSpan(options.trace, span), h, natsHeaderSetter);
+    }
     const payload = encoder.encode(JSON.stringify(params === undefined ? { method } : { method, params }));
     if (payload.length > (this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY)) {
       return Promise.reject(
@@ -87,36 +114,53 @@ export class MeshClient {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => {
-          this.settle(token);
-          reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${server} did not answer ${method} before the deadline`, { details: { server } }));
-        },
+        () =>
+          this.fail(
+            token,
+            new MeshError('MESH_UPSTREAM_TIMEOUT', `${server} did not answer ${method} before the deadline`, { details: { server } }),
+          ),
         Math.max(0, options.deadline - Date.now()) + DEADLINE_GRACE_MS,
       );
-      this.pending.set(token, { server, subject, resolve, reject, onNotification: options.onNotification, timer });
+      this.pending.set(token, {
+        server,
+        subject,
+        resolve,
+        reject,
+        onNotification: options.onNotification,
+        stats: options.stats,
+        span,
+        timer,
+      });
       options.signal?.addEventListener(
         'abort',
-        () => {
-          if (this.settle(token))
-            reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } }));
-        },
+        () => this.fail(token, new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } })),
         { once: true },
       );
       try {
         this.nc.publish(subject, payload, { reply, headers: h });
       } catch (error) {
-        this.settle(token);
-        reject(new MeshError('MESH_BUS_UNAVAILABLE', `could not publish to NATS: ${(error as Error).message}`, { cause: error }));
+        this.fail(token, new MeshError('MESH_BUS_UNAVAILABLE', `could not publish to NATS: ${(error as Error).message}`, { cause: error }));
       }
     });
   }
 
-  private settle(token: string): Pending | undefined {
+  /** Removes a pending call; its span ends with the outcome (`errorCode` when it failed). */
+  private settle(token: string, outcome: { errorCode?: number; errorType?: string } = {}): Pending | undefined {
     const entry = this.pending.get(token);
     if (!entry) return undefined;
     this.pending.delete(token);
     clearTimeout(entry.timer);
+    if (entry.span) endSpan(entry.span, outcome);
     return entry;
+  }
+
+  /** Settles a pending call with an error: the span records it and the caller receives it. */
+  private fail(token: string, error: MeshError | UpstreamError): void {
+    const outcome =
+      error instanceof MeshError
+        ? { errorCode: error.jsonRpcCode, errorType: error.code }
+        : { errorCode: error.wire.code, errorType: error.meshCode ?? String(error.wire.code) };
+    this.settle(token, outcome)?.reject(error);
   }
 
   private receive(msg: Msg): void {
@@ -125,8 +169,8 @@ export class MeshClient {
     if (!entry) return;
     const headers = msg.headers;
     if (headers?.hasError && headers.code === 503) {
-      this.settle(token);
-      entry.reject(
+      this.fail(
+        token,
         new MeshError('MESH_SERVER_UNAVAILABLE', `server '${entry.server}' has no live bridge: nothing answered on ${entry.subject}`, {
           details: { server: entry.server, subject: entry.subject },
         }),
@@ -138,8 +182,7 @@ export class MeshClient {
     try {
       body = JSON.parse(decoder.decode(msg.data)) as Record<string, unknown>;
     } catch (cause) {
-      this.settle(token);
-      entry.reject(new MeshError('MESH_INTERNAL', 'a bridge sent a frame that is not JSON', { cause }));
+      this.fail(token, new MeshError('MESH_INTERNAL', 'a bridge sent a frame that is not JSON', { cause }));
       return;
     }
     if (frame === FrameKind.Notification) {
@@ -147,15 +190,21 @@ export class MeshClient {
       if (notification) entry.onNotification?.(notification);
       return;
     }
+    if (entry.stats) {
+      entry.stats.bytes = msg.data.length;
+      const instance = headers?.get(MeshHeader.Instance);
+      if (instance) entry.stats.instance = instance;
+    }
+    if (frame === FrameKind.Error) {
+      this.fail(token, new UpstreamError(body.error as WireError));
+      return;
+    }
     this.settle(token);
-    if (frame === FrameKind.Error) entry.reject(new UpstreamError(body.error as WireError));
-    else entry.resolve((body.result ?? {}) as Record<string, unknown>);
+    entry.resolve((body.result ?? {}) as Record<string, unknown>);
   }
 
   close(): void {
     this.sub.unsubscribe();
-    for (const token of [...this.pending.keys()]) {
-      this.settle(token)?.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress is shutting down'));
-    }
+    for (const token of [...this.pending.keys()]) this.fail(token, new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress is shutting down'));
   }
 }

@@ -1,9 +1,11 @@
+import type { Context } from '@opentelemetry/api';
 import { Server, type ServerContext } from '@modelcontextprotocol/server';
 import { MeshError, type ListKind } from '@mcp-mesh/protocol';
 import type { Logger } from '@mcp-mesh/runtime';
 import type { Catalog } from './catalog.js';
 import type { MeshClient } from './mesh-client.js';
 import type { Registry } from './registry.js';
+import type { RequestNote, RequestObserver } from './request-observer.js';
 import type { Scope } from './scope.js';
 import { toProtocolError } from './to-protocol-error.js';
 
@@ -15,10 +17,12 @@ export interface SessionServerDeps {
   catalog: Catalog;
   client: MeshClient;
   logger: Logger;
+  observer: RequestObserver;
   requestTimeoutMs: number;
 }
 
 type Params = Record<string, unknown> | undefined;
+type Named = Record<string, unknown> & { name: string };
 
 /** Capabilities the mesh carries for one upstream (list_changed is always delivered by the mesh). */
 function carriedCapabilities(upstream: Record<string, unknown> | undefined): Record<string, unknown> {
@@ -30,126 +34,115 @@ function carriedCapabilities(upstream: Record<string, unknown> | undefined): Rec
   return caps;
 }
 
+const AGGREGATE_CAPABILITIES = {
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { listChanged: true },
+  completions: {},
+};
+
 /**
  * Builds the MCP server one client session talks to. The ingress answers `initialize` and `ping`
  * itself; every other method is routed over NATS to the bridge of the server that owns it.
  */
 export function createSessionServer(deps: SessionServerDeps): Server {
-  const { scope, registry, catalog, client, logger } = deps;
+  const { scope, registry, catalog, client, logger, observer } = deps;
   const single = scope.kind === 'server' ? scope.server : undefined;
   const descriptor = single ? registry.descriptor(single) : undefined;
-  const capabilities = single
-    ? carriedCapabilities(descriptor?.capabilities)
-    : { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true }, completions: {} };
+  const capabilities: Record<string, unknown> = single ? carriedCapabilities(descriptor?.capabilities) : AGGREGATE_CAPABILITIES;
   const serverInfo = single && descriptor?.serverInfo ? descriptor.serverInfo : MESH_SERVER_INFO;
   const server = new Server(serverInfo as { name: string; version: string }, {
     capabilities,
     ...(single && descriptor?.instructions ? { instructions: descriptor.instructions } : {}),
   });
 
-  const forward = (target: string, method: string, params: Params, ctx: ServerContext) =>
-    client.call(target, method, params, {
+  /** Sends one request to a server's bridges; progress frames go back to this client. */
+  const forward = (note: RequestNote, trace: Context, target: string, method: string, params: Params, ctx: ServerContext) => {
+    note.server = target;
+    return client.call(target, method, params, {
       deadline: Date.now() + deps.requestTimeoutMs,
       signal: ctx.mcpReq.signal,
+      trace,
+      stats: note.stats,
       ...(ctx.sessionId ? { session: ctx.sessionId } : {}),
       onNotification: (notification) => {
         void ctx.mcpReq.notify(notification as never).catch(() => undefined);
       },
     });
-
-  const guard = <R>(method: string, work: () => Promise<R>): Promise<R> =>
-    work().catch((error: unknown) => {
-      throw toProtocolError(error, logger, { method, scope: scope.kind === 'server' ? scope.server : 'aggregate' });
-    });
-
-  const list = async (kind: ListKind, method: string, field: string, params: Params, ctx: ServerContext) => {
-    if (single) return forward(single, method, params, ctx);
-    const { items } = await catalog.aggregate(kind);
-    return { [field]: items };
   };
 
-  const offers = (capability: string) => (capabilities as Record<string, unknown>)[capability] !== undefined;
+  /** Registers a handler that is observed (span, metrics, log, audit) and whose errors are normalised. */
+  const handle = (method: string, work: (params: Params, note: RequestNote, trace: Context, ctx: ServerContext) => Promise<unknown>) => {
+    server.setRequestHandler(method as 'tools/list', (request, ctx) => {
+      const params = request.params as Params;
+      const headers = ctx.http?.req?.headers;
+      return observer.observe(
+        method,
+        params,
+        { ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {}), requestId: ctx.mcpReq.id, ...(headers ? { httpHeaders: headers } : {}) },
+        (note, trace) =>
+          work(params, note, trace, ctx).catch((error: unknown) => {
+            throw toProtocolError(error, logger, { method, scope: single ?? 'aggregate' });
+          }),
+      ) as never;
+    });
+  };
 
-  if (offers('tools')) {
-    server.setRequestHandler('tools/list', (request, ctx) =>
-      guard('tools/list', () => list('tools', 'tools/list', 'tools', request.params as Params, ctx) as never),
-    );
-    registerToolCall();
+  const list = (kind: ListKind, method: string, field: string) =>
+    handle(method, async (params, note, trace, ctx) => {
+      if (single) return forward(note, trace, single, method, params, ctx);
+      const { items } = await catalog.aggregate(kind);
+      return { [field]: items };
+    });
+
+  /** tools/call and prompts/get: the name routes the request (namespaced on /mcp). */
+  const named = (kind: 'tools' | 'prompts', method: string) =>
+    handle(method, async (params, note, trace, ctx) => {
+      const request = params as Named;
+      note.target = request.name;
+      if (single) return forward(note, trace, single, method, params, ctx);
+      const target = await catalog.resolveName(kind, request.name);
+      note.target = target.name;
+      return forward(note, trace, target.server, method, { ...request, name: target.name }, ctx);
+    });
+
+  if (capabilities.tools) {
+    list('tools', 'tools/list', 'tools');
+    named('tools', 'tools/call');
   }
-  if (offers('prompts')) {
-    server.setRequestHandler('prompts/list', (request, ctx) =>
-      guard('prompts/list', () => list('prompts', 'prompts/list', 'prompts', request.params as Params, ctx) as never),
-    );
-    registerPromptGet();
+  if (capabilities.prompts) {
+    list('prompts', 'prompts/list', 'prompts');
+    named('prompts', 'prompts/get');
   }
-  if (offers('resources')) {
-    server.setRequestHandler('resources/list', (request, ctx) =>
-      guard('resources/list', () => list('resources', 'resources/list', 'resources', request.params as Params, ctx) as never),
-    );
-    server.setRequestHandler('resources/templates/list', (request, ctx) =>
-      guard(
-        'resources/templates/list',
-        () => list('resourceTemplates', 'resources/templates/list', 'resourceTemplates', request.params as Params, ctx) as never,
-      ),
-    );
-    registerResourceRead();
+  if (capabilities.resources) {
+    list('resources', 'resources/list', 'resources');
+    list('resourceTemplates', 'resources/templates/list', 'resourceTemplates');
+    handle('resources/read', async (params, note, trace, ctx) => {
+      const uri = (params as { uri: string }).uri;
+      note.target = uri;
+      if (single) return forward(note, trace, single, 'resources/read', params, ctx);
+      const target = await catalog.resolveResource(uri);
+      const result = await forward(note, trace, target.server, 'resources/read', { ...params, uri: target.name }, ctx);
+      if (target.name === uri) return result;
+      // The client asked by the mesh-rewritten URI: answer with that URI.
+      const contents = Array.isArray(result.contents)
+        ? result.contents.map((c: Record<string, unknown>) => (c.uri === target.name ? { ...c, uri } : c))
+        : result.contents;
+      return { ...result, contents };
+    });
   }
-  if (offers('completions')) registerCompletion();
+  if (capabilities.completions) {
+    handle('completion/complete', async (params, note, trace, ctx) => {
+      if (single) return forward(note, trace, single, 'completion/complete', params, ctx);
+      const request = params as Record<string, unknown> & { ref: { type: string; name?: string; uri?: string } };
+      const routed = await catalog.resolveCompletionRef(request.ref);
+      if (!registry.descriptor(routed.server)?.capabilities?.completions) {
+        throw new MeshError('MESH_METHOD_NOT_FOUND', `server '${routed.server}' does not offer completions`, {
+          details: { server: routed.server },
+        });
+      }
+      return forward(note, trace, routed.server, 'completion/complete', { ...request, ref: routed.ref }, ctx);
+    });
+  }
   return server;
-
-  function registerToolCall(): void {
-    server.setRequestHandler('tools/call', (request, ctx) =>
-      guard('tools/call', async () => {
-        const params = request.params as Record<string, unknown> & { name: string };
-        if (single) return forward(single, 'tools/call', params, ctx) as never;
-        const target = await catalog.resolveName('tools', params.name);
-        return forward(target.server, 'tools/call', { ...params, name: target.name }, ctx) as never;
-      }),
-    );
-  }
-
-  function registerPromptGet(): void {
-    server.setRequestHandler('prompts/get', (request, ctx) =>
-      guard('prompts/get', async () => {
-        const params = request.params as Record<string, unknown> & { name: string };
-        if (single) return forward(single, 'prompts/get', params, ctx) as never;
-        const target = await catalog.resolveName('prompts', params.name);
-        return forward(target.server, 'prompts/get', { ...params, name: target.name }, ctx) as never;
-      }),
-    );
-  }
-
-  function registerResourceRead(): void {
-    server.setRequestHandler('resources/read', (request, ctx) =>
-      guard('resources/read', async () => {
-        const params = request.params as Record<string, unknown> & { uri: string };
-        if (single) return forward(single, 'resources/read', params, ctx) as never;
-        const target = await catalog.resolveResource(params.uri);
-        const result = await forward(target.server, 'resources/read', { ...params, uri: target.name }, ctx);
-        if (target.name === params.uri) return result as never;
-        // The client asked by the mesh-rewritten URI: answer with that URI.
-        const contents = Array.isArray(result.contents)
-          ? result.contents.map((c: Record<string, unknown>) => (c.uri === target.name ? { ...c, uri: params.uri } : c))
-          : result.contents;
-        return { ...result, contents } as never;
-      }),
-    );
-  }
-
-  function registerCompletion(): void {
-    server.setRequestHandler('completion/complete', (request, ctx) =>
-      guard('completion/complete', async () => {
-        const params = request.params as Record<string, unknown> & { ref: { type: string; name?: string; uri?: string } };
-        if (single) return forward(single, 'completion/complete', params, ctx) as never;
-        const routed = await catalog.resolveCompletionRef(params.ref);
-        const descriptorOfTarget = registry.descriptor(routed.server);
-        if (!descriptorOfTarget?.capabilities?.completions) {
-          throw new MeshError('MESH_METHOD_NOT_FOUND', `server '${routed.server}' does not offer completions`, {
-            details: { server: routed.server },
-          });
-        }
-        return forward(routed.server, 'completion/complete', { ...params, ref: routed.ref }, ctx) as never;
-      }),
-    );
-  }
 }

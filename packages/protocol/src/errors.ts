@@ -49,6 +49,43 @@ export const ErrorCodes = {
   MESH_INVALID_CONFIG: { jsonRpc: JsonRpcCode.InternalError, http: 500, summary: 'A configuration file or option is invalid.' },
   MESH_NATS_UNREACHABLE: { jsonRpc: JsonRpcCode.InternalError, http: 500, summary: 'No NATS server answered at the configured URL.' },
   MESH_INTERNAL: { jsonRpc: JsonRpcCode.InternalError, http: 500, summary: 'An unexpected failure inside the mesh.' },
+  MESH_UNAUTHENTICATED: {
+    jsonRpc: -32017,
+    http: 401,
+    summary: 'No valid credential was given; the WWW-Authenticate challenge says how to get one.',
+  },
+  MESH_FORBIDDEN: {
+    jsonRpc: -32018,
+    http: 403,
+    summary: 'The principal may not use this server, tool, prompt or resource; the error names the rule.',
+  },
+  MESH_RATE_LIMITED: {
+    jsonRpc: -32019,
+    http: 429,
+    summary: 'A rate limit is exhausted; retryAfterMs says when a call will be accepted again.',
+  },
+  MESH_OVERLOADED: { jsonRpc: -32020, http: 503, summary: 'The server has its maximum of calls in flight and its queue is full.' },
+  MESH_CIRCUIT_OPEN: {
+    jsonRpc: -32021,
+    http: 503,
+    summary: 'The circuit breaker of the server is open after repeated failures; calls fail fast.',
+  },
+  MESH_TOKEN_BUDGET_EXCEEDED: { jsonRpc: -32022, http: 429, summary: "The principal's token budget for the current window is spent." },
+  MESH_AUTH_UNAVAILABLE: {
+    jsonRpc: -32023,
+    http: 503,
+    summary: "The identity provider's keys could not be fetched, so the token could not be checked.",
+  },
+  MESH_JSON_TOO_DEEP: {
+    jsonRpc: JsonRpcCode.InvalidRequest,
+    http: 400,
+    summary: 'The message nests arrays and objects deeper than the limit.',
+  },
+  MESH_HEADERS_TOO_LARGE: {
+    jsonRpc: JsonRpcCode.InvalidRequest,
+    http: 431,
+    summary: 'The request has too many headers or a header that is too large.',
+  },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -25,3 +25,5 @@ export {
 } from './names.js';
 export { ForwardedMethods, isForwardedMethod, ListMethods, ListKinds } from './methods.js';
 export type { ForwardedMethod, ListKind } from './methods.js';
+export { AuditEventSchema, AuditEventKind, AuditOutcome, MESH_AUDIT_SERVER, newAuditEventId, argsDigest } from './audit-event.js';
+export type { AuditEvent, AuditSink } from './audit-event.js';

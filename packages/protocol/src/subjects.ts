@@ -80,6 +80,15 @@ export class Subjects {
     return `${this.prefix}.notify.${encodeToken(server)}.${methodTokens(method)}`;
   }
 
+  /** `mcp.v1.audit.<server>.<method tokens>`: captured by the MCP_AUDIT stream. */
+  audit(server: string, method: string): string {
+    return `${this.prefix}.audit.${server === '_mesh' ? server : encodeToken(server)}.${methodTokens(method)}`;
+  }
+
+  auditAll(): string {
+    return `${this.prefix}.audit.>`;
+  }
+
   /** Queue group shared by every replica of one server (queue names cannot contain dots). */
   queueGroup(server: string): string {
     return `${this.prefix.replaceAll('.', '_')}_${encodeToken(server)}`;

@@ -105,11 +105,42 @@ export const IngressConfigSchema = z
   .strict();
 export type IngressConfig = z.infer<typeof IngressConfigSchema>;
 
+export const AuditConfigSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Local outbox directory (default ~/.mcp-mesh/outbox/ingress-<port>); one per ingress process. */
+    dir: z.string().optional(),
+    /** Store full tool and prompt arguments; by default only their sha256 digest. */
+    includeArguments: z.boolean().default(false),
+    maxAgeDays: z.number().positive().max(3650).default(30),
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 ** 3),
+    replicas: z.number().int().min(1).max(5).default(1),
+    duplicateWindowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(24 * 3_600_000)
+      .default(20 * 60_000),
+    /** Above this many bytes of unpublished events on disk new events are dropped (and counted). */
+    maxOutboxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(512 * 1024 ** 2),
+  })
+  .strict();
+export type AuditConfig = z.infer<typeof AuditConfigSchema>;
+
 export const MeshConfigSchema = z
   .object({
     $schema: z.string().optional(),
     nats: NatsConfigSchema.default({ url: 'nats://127.0.0.1:4222', prefix: DEFAULT_SUBJECT_PREFIX }),
     ingress: IngressConfigSchema.default(IngressConfigSchema.parse({})),
+    audit: AuditConfigSchema.default(AuditConfigSchema.parse({})),
     servers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
     /** Alias of `servers`, the format desktop MCP clients use. */
     mcpServers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
@@ -125,6 +156,7 @@ export type MeshConfigInput = z.input<typeof MeshConfigSchema>;
 export interface MeshConfig {
   readonly nats: { readonly url: string; readonly prefix: string };
   readonly ingress: Readonly<IngressConfig>;
+  readonly audit: Readonly<AuditConfig>;
   readonly servers: Readonly<Record<string, ServerConfig>>;
 }
 
@@ -158,7 +190,7 @@ export function parseMeshConfig(value: unknown, source = 'config'): MeshConfig {
   const servers = Object.fromEntries(
     Object.entries(result.data.servers ?? result.data.mcpServers ?? {}).filter(([, server]) => server.disabled !== true),
   );
-  return deepFreeze({ nats: result.data.nats, ingress: result.data.ingress, servers });
+  return deepFreeze({ nats: result.data.nats, ingress: result.data.ingress, audit: result.data.audit, servers });
 }
 
 /** Reads and validates a JSON config file. */

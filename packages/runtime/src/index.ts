@@ -7,12 +7,21 @@ export {
   HttpServerConfigSchema,
   NatsConfigSchema,
   IngressConfigSchema,
+  AuditConfigSchema,
   parseMeshConfig,
   loadMeshConfig,
   formatIssues,
   isStdioServer,
 } from './config.js';
-export type { MeshConfig, MeshConfigInput, ServerConfig, StdioServerConfig, HttpServerConfig, IngressConfig } from './config.js';
+export type {
+  MeshConfig,
+  MeshConfigInput,
+  ServerConfig,
+  StdioServerConfig,
+  HttpServerConfig,
+  IngressConfig,
+  AuditConfig,
+} from './config.js';
 export { connectNats } from './nats.js';
 export type { ConnectNatsOptions } from './nats.js';
 export { Shutdown } from './shutdown.js';

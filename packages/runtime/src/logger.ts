@@ -29,6 +29,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Extra fields on every line. */
   base?: Record<string, unknown>;
+  /** Fields computed for every line (the binaries pass the active trace and span ids). */
+  mixin?: () => Record<string, unknown>;
 }
 
 /** One root logger per process; components take `logger.child({ component })`. */
@@ -40,6 +42,7 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid, ...options.base },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(options.mixin ? { mixin: options.mixin } : {}),
     },
     options.destination ?? pino.destination({ fd: 2, sync: false }),
   );

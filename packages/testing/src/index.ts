@@ -12,3 +12,7 @@ export { freePort } from './free-port.js';
 export { LineRing } from './line-ring.js';
 export { fixtureServerCommand, fixtureServerPath } from './fixture-path.js';
 export type { FixtureServerCommandOptions } from './fixture-path.js';
+export { conformanceServerCommand, conformanceServerPath } from './conformance-server-path.js';
+export type { ConformanceServerCommandOptions } from './conformance-server-path.js';
+export { NatsCluster } from './nats-cluster.js';
+export type { NatsClusterOptions } from './nats-cluster.js';

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { Bridge } from '@mcp-mesh/bridge';
 import { MeshError, ServerNameSchema } from '@mcp-mesh/protocol';
 import { connectNats, createLogger, loadMeshConfig, parseMeshConfig, Shutdown, type ServerConfig } from '@mcp-mesh/runtime';
+import { traceFields } from '@mcp-mesh/telemetry';
 import { LogLevelSchema, MillisSchema, natsUrlFrom, parseOptions } from '../options.js';
+import { startTelemetry } from '../telemetry-sdk.js';
 
 export const BridgeOptionsSchema = z
   .object({
@@ -15,6 +17,7 @@ export const BridgeOptionsSchema = z
     envPass: z.array(z.string()).default([]),
     timeout: MillisSchema.optional(),
     heartbeat: MillisSchema.optional(),
+    metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
     logLevel: LogLevelSchema.default('info'),
     command: z.array(z.string()).default([]),
   })
@@ -55,11 +58,22 @@ async function resolveServer(options: BridgeCommandOptions): Promise<{ server: S
 /** `mcp-mesh bridge`: exposes one MCP server on NATS until SIGINT/SIGTERM, then drains. */
 export async function runBridge(input: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const options = parseOptions(BridgeOptionsSchema, input, 'bridge');
-  const logger = createLogger({ name: 'mcp-mesh-bridge', level: options.logLevel, base: { server: options.name } });
+  const logger = createLogger({
+    name: 'mcp-mesh-bridge',
+    level: options.logLevel,
+    base: { server: options.name },
+    mixin: () => traceFields(),
+  });
   const resolved = await resolveServer(options);
+  const telemetry = startTelemetry({
+    serviceName: `mcp-mesh-bridge-${options.name}`,
+    env,
+    metrics: options.metricsPort === undefined ? { kind: 'off' } : { kind: 'port', port: options.metricsPort },
+  });
   const url = natsUrlFrom(options.natsUrl, env, resolved.natsUrl);
   const nc = await connectNats({ url, name: `mcp-mesh-bridge-${options.name}` });
   const shutdown = new Shutdown(logger).listen();
+  shutdown.add('telemetry', () => telemetry.shutdown());
   shutdown.add('nats', () => nc.drain());
   const bridge = new Bridge({
     server: options.name,

@@ -1,7 +1,17 @@
 import { z } from 'zod';
-import { Ingress } from '@mcp-mesh/ingress';
-import { MeshError } from '@mcp-mesh/protocol';
-import { connectNats, createLogger, IngressConfigSchema, loadMeshConfig, Shutdown, type IngressConfig } from '@mcp-mesh/runtime';
+import { DEFAULT_SUBJECT_PREFIX, MeshError } from '@mcp-mesh/protocol';
+import {
+  AuditConfigSchema,
+  connectNats,
+  createLogger,
+  IngressConfigSchema,
+  loadMeshConfig,
+  Shutdown,
+  type IngressConfig,
+} from '@mcp-mesh/runtime';
+import { traceFields } from '@mcp-mesh/telemetry';
+import { serveIngress } from '../serve-ingress.js';
+import { startTelemetry } from '../telemetry-sdk.js';
 import { LogLevelSchema, MillisSchema, natsUrlFrom, parseOptions, PortSchema } from '../options.js';
 
 export const IngressOptionsSchema = z.object({
@@ -10,24 +20,29 @@ export const IngressOptionsSchema = z.object({
   host: z.string().optional(),
   natsUrl: z.string().optional(),
   timeout: MillisSchema.optional(),
+  allowAnonymous: z.boolean().default(false),
+  noAudit: z.boolean().default(false),
   logLevel: LogLevelSchema.default('info'),
 });
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Applies flags over the config file's ingress section. */
-export function ingressConfigFrom(base: IngressConfig, flags: z.infer<typeof IngressOptionsSchema>): IngressConfig {
+export function ingressConfigFrom(
+  base: IngressConfig,
+  flags: { port?: number | undefined; host?: string | undefined; timeout?: number | undefined; allowAnonymous?: boolean },
+): IngressConfig {
   const merged = IngressConfigSchema.parse({
     ...base,
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.timeout === undefined ? {} : { requestTimeoutMs: flags.timeout }),
   });
-  if (!LOOPBACK.has(merged.host)) {
-    // No authentication exists yet: the ingress serves loopback clients only.
+  if (!LOOPBACK.has(merged.host) && flags.allowAnonymous !== true) {
+    // No authentication is configured: like Redis's protected mode, serve loopback clients only.
     throw new MeshError(
       'MESH_INVALID_CONFIG',
-      `refusing to listen on ${merged.host}: without authentication the ingress serves loopback only (127.0.0.1, ::1)`,
+      `refusing to listen on ${merged.host} without authentication: anyone who can reach it could call every server. Use --host 127.0.0.1, or --allow-anonymous (e.g. inside a private network or container)`,
     );
   }
   return merged;
@@ -38,11 +53,13 @@ export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = proces
   const flags = parseOptions(IngressOptionsSchema, input, 'ingress');
   const file = flags.config ? await loadMeshConfig(flags.config) : undefined;
   const config = ingressConfigFrom(file?.ingress ?? IngressConfigSchema.parse({}), flags);
-  const logger = createLogger({ name: 'mcp-mesh-ingress', level: flags.logLevel });
+  const logger = createLogger({ name: 'mcp-mesh-ingress', level: flags.logLevel, mixin: () => traceFields() });
+  const telemetry = startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
   const nc = await connectNats({ url: natsUrlFrom(flags.natsUrl, env, file?.nats.url), name: 'mcp-mesh-ingress' });
   const shutdown = new Shutdown(logger).listen();
+  shutdown.add('telemetry', () => telemetry.shutdown());
   shutdown.add('nats', () => nc.drain());
-  const ingress = new Ingress({ nc, config, logger, ...(file ? { prefix: file.nats.prefix } : {}) });
-  shutdown.add('ingress', () => ingress.close());
-  await ingress.start();
+  const audit = AuditConfigSchema.parse({ ...(file?.audit ?? {}), ...(flags.noAudit ? { enabled: false } : {}) });
+  const served = await serveIngress({ nc, config, audit, prefix: file?.nats.prefix ?? DEFAULT_SUBJECT_PREFIX, logger, telemetry, env });
+  shutdown.add('ingress', () => served.close());
 }

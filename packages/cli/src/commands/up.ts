@@ -3,9 +3,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Backoff } from '@mcp-mesh/bridge';
-import { Ingress } from '@mcp-mesh/ingress';
 import { MeshError } from '@mcp-mesh/protocol';
-import { connectNats, createLogger, loadMeshConfig, Shutdown } from '@mcp-mesh/runtime';
+import { AuditConfigSchema, connectNats, createLogger, loadMeshConfig, Shutdown } from '@mcp-mesh/runtime';
+import { traceFields } from '@mcp-mesh/telemetry';
+import { serveIngress } from '../serve-ingress.js';
+import { startTelemetry } from '../telemetry-sdk.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startLocalNats, type LocalNats } from '../local-nats.js';
 import { LogLevelSchema, MillisSchema, natsUrlFrom, parseOptions, PortSchema } from '../options.js';
@@ -20,6 +22,8 @@ export const UpOptionsSchema = z.object({
   timeout: MillisSchema.optional(),
   logLevel: LogLevelSchema.default('warn'),
   embeddedNats: z.boolean().default(true),
+  allowAnonymous: z.boolean().default(false),
+  noAudit: z.boolean().default(false),
 });
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -51,8 +55,10 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
   const configPath = resolve(options.config);
   const config = await loadMeshConfig(configPath);
   const ingressConfig = ingressConfigFrom(config.ingress, options);
-  const logger = createLogger({ name: 'mcp-mesh', level: options.logLevel });
+  const logger = createLogger({ name: 'mcp-mesh', level: options.logLevel, mixin: () => traceFields() });
+  const telemetry = startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
   const shutdown = new Shutdown(logger).listen();
+  shutdown.add('telemetry', () => telemetry.shutdown());
   const names = Object.keys(config.servers);
   if (names.length === 0) warn(colour.yellow(`${configPath} configures no servers: the ingress will serve bridges started elsewhere.`));
 
@@ -60,7 +66,19 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
   if (local) shutdown.add('nats-server', () => local.stop());
   shutdown.add('nats', () => nc.drain());
 
-  const ingress = new Ingress({ nc, config: ingressConfig, logger, prefix: config.nats.prefix, discoverSettleMs: 100 });
+  const audit = AuditConfigSchema.parse({ ...config.audit, ...(options.noAudit ? { enabled: false } : {}) });
+  const served = await serveIngress({
+    nc,
+    config: ingressConfig,
+    audit,
+    prefix: config.nats.prefix,
+    logger,
+    telemetry,
+    env,
+    discoverSettleMs: 100,
+  });
+  shutdown.add('ingress', () => served.close());
+  const ingress = served.ingress;
   const pending = new Set(names);
   ingress.registry.on('change', (change) => {
     if (change.kind === 'added') {
@@ -72,8 +90,7 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
       warn(colour.yellow(`! ${change.server} has no live bridge`));
     }
   });
-  await ingress.start();
-  shutdown.add('ingress', () => ingress.close());
+  for (const name of pending) if (ingress.registry.isLive(name)) pending.delete(name);
 
   const children = new Set<ChildProcess>();
   let stopping = false;

@@ -1,0 +1,106 @@
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AuditEventSchema, Subjects, encodeToken, type AuditEvent } from '@mcp-mesh/protocol';
+import { AUDIT_STREAM } from './stream.js';
+
+export interface AuditFilter {
+  server?: string;
+  tool?: string;
+  principal?: string;
+  outcome?: AuditEvent['outcome'];
+  kind?: AuditEvent['kind'];
+  /** Inclusive bounds (Date or ISO string). */
+  since?: Date;
+  until?: Date;
+}
+
+export interface ReadAuditOptions {
+  nc: NatsConnection;
+  filter?: AuditFilter;
+  stream?: string;
+  prefix?: string;
+  /** Keep reading new events until the signal aborts (tail -f). */
+  follow?: boolean;
+  signal?: AbortSignal;
+  /** Stop after this many matching events. */
+  limit?: number;
+  /** Progress for long reads: stream messages read so far and the stream's message count at start. */
+  onProgress?: (read: number, total: number) => void;
+}
+
+const TRANSIENT = /timeout|temporarily unavailable|no responders|leader/i;
+
+/**
+ * In a cluster that just lost a node JetStream elects new leaders for a few seconds, and API
+ * calls time out or say "temporarily unavailable" meanwhile: try again before giving up.
+ */
+async function transient<T>(work: () => Promise<T>, attempts = 25, delayMs = 500): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !TRANSIENT.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+export function matches(event: AuditEvent, filter: AuditFilter = {}): boolean {
+  if (filter.server !== undefined && event.server !== filter.server) return false;
+  if (filter.tool !== undefined && event.target !== filter.tool) return false;
+  if (filter.principal !== undefined && event.principal !== filter.principal) return false;
+  if (filter.outcome !== undefined && event.outcome !== filter.outcome) return false;
+  if (filter.kind !== undefined && event.kind !== filter.kind) return false;
+  const time = Date.parse(event.time);
+  if (filter.since && time < filter.since.getTime()) return false;
+  if (filter.until && time > filter.until.getTime()) return false;
+  return true;
+}
+
+/**
+ * Reads audit events in stream order with an ordered consumer (no server-side state left behind),
+ * filtered by subject where it can (server) and in process for the rest.
+ */
+export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<AuditEvent> {
+  const stream = options.stream ?? AUDIT_STREAM;
+  const subjects = new Subjects(options.prefix);
+  const filter = options.filter ?? {};
+  const jsm = await transient(() => jetstreamManager(options.nc));
+  const info = await transient(() => jsm.streams.info(stream));
+  const lastSeq = info.state.last_seq;
+  const total = info.state.messages;
+  if (!options.follow && total === 0) return;
+  // A short API timeout: right after a node dies an attempt may hang on the dead peer, the next succeeds.
+  const js = jetstream(options.nc, { timeout: 2_000 });
+  const consumerOptions = {
+    filter_subjects: filter.server ? `${subjects.prefix}.audit.${encodeToken(filter.server)}.>` : subjects.auditAll(),
+    ...(filter.since
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: filter.since.toISOString() }
+      : { deliver_policy: DeliverPolicy.All }),
+  };
+  const consumer = await transient(() => js.consumers.get(stream, consumerOptions));
+  const messages = await consumer.consume({ max_messages: 512 });
+  const abort = () => messages.stop();
+  options.signal?.addEventListener('abort', abort, { once: true });
+  let read = 0;
+  let yielded = 0;
+  try {
+    // Nothing stored after `lastSeq` for this filter: a bounded read is done when the stream's end is reached.
+    if (!options.follow && (await consumer.info(true)).num_pending === 0) return;
+    for await (const msg of messages) {
+      read++;
+      if (read % 1_000 === 0) options.onProgress?.(read, total);
+      const parsed = AuditEventSchema.safeParse(msg.json());
+      if (parsed.success && matches(parsed.data, filter)) {
+        yield parsed.data;
+        yielded++;
+        if (options.limit !== undefined && yielded >= options.limit) return;
+      }
+      if (filter.until && parsed.success && Date.parse(parsed.data.time) > filter.until.getTime() && !options.follow) return;
+      if (!options.follow && (msg.seq >= lastSeq || msg.info.pending === 0)) return;
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+    messages.stop();
+  }
+}

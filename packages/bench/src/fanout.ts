@@ -1,0 +1,94 @@
+import { calibrateHashWork, timeHashWork } from './cpu-work.js';
+import { round } from './load.js';
+import type { BenchOptions } from './options.js';
+import { CPU_SERVER } from './paths.js';
+import { waitForQuiet } from './quiet.js';
+import type { FanoutResult, TargetResult } from './results.js';
+import { describeResult, measureTarget, type MeasureTargetOptions, type Progress } from './run-target.js';
+import { startMesh } from './targets/mesh.js';
+import { boundedWorkload } from './workloads.js';
+
+const FANOUT_CONCURRENCY = 16;
+
+/**
+ * Fan-out: a CPU-bound tool through the mesh with one bridge replica, then with two (NATS queue
+ * group), at concurrency 16, for each CPU cost in `costsMs` (the issue's ~5 ms first). On a
+ * machine with N cores the speedup is bounded by the CPU the rest of the path needs per call, so
+ * a heavier cost shows the scaling of the queue group itself.
+ */
+export async function runFanout(
+  options: BenchOptions,
+  costsMs: readonly number[],
+  progress: Progress,
+  measureOptions: MeasureTargetOptions,
+): Promise<FanoutResult[]> {
+  if (measureOptions.quietWaitMs) await waitForQuiet(measureOptions.quietWaitMs);
+  const levels = costsMs.map((targetMs) => {
+    const iterations = calibrateHashWork(targetMs);
+    return { targetMs, iterations, hashMs: round(timeHashWork(iterations), 2) };
+  });
+  for (const level of levels) {
+    progress(`▶ fanout: hash tool of ${level.iterations} FNV-1a rounds over 1 KiB ≈ ${level.hashMs} ms of CPU per call`);
+  }
+
+  const mesh = await startMesh({
+    server: 'cpu',
+    upstream: { command: process.execPath, args: [CPU_SERVER, '--name', 'cpu'] },
+    sessions: options.sessions,
+    ...(options.meshCli === undefined ? {} : { cli: options.meshCli }),
+  });
+  try {
+    const workloads = levels.map((level) =>
+      boundedWorkload(
+        {
+          id: `hash${level.targetMs}ms-c${FANOUT_CONCURRENCY}`,
+          tool: 'hash',
+          args: { iterations: level.iterations },
+          concurrency: FANOUT_CONCURRENCY,
+        },
+        // CPU-bound calls are 50-500x slower than echo: a short warm-up suffices.
+        { ...options, warmupCalls: Math.min(options.warmupCalls, 50) },
+      ),
+    );
+    const one: TargetResult[] = [];
+    for (const workload of workloads) {
+      const result = { ...(await measureTarget(mesh, workload, measureOptions)), target: 'mesh-1-replica' };
+      one.push(result);
+      progress(describeResult(result));
+    }
+    progress('  starting a second bridge replica…');
+    await mesh.addReplica();
+    const two: TargetResult[] = [];
+    for (const workload of workloads) {
+      const result = { ...(await measureTarget(mesh, workload, measureOptions)), target: 'mesh-2-replicas' };
+      two.push(result);
+      progress(describeResult(result));
+    }
+
+    // Both replicas must really take calls: a burst answered by two different upstream pids.
+    const answers = await Promise.all(
+      Array.from({ length: 32 }, (_, i) => mesh.callers[i % mesh.callers.length]!.call('hash', { iterations: 1 })),
+    );
+    const pids = new Set(answers.map((result) => /pid=(\d+)/.exec(JSON.stringify(result.content))?.[1]).filter(Boolean));
+    return levels.map((level, index) => {
+      const single = one[index]!;
+      const double = two[index]!;
+      const speedup = single.callsPerSec > 0 ? round(double.callsPerSec / single.callsPerSec, 2) : 0;
+      progress(
+        `  fan-out at ~${level.targetMs} ms per call: 2 replicas / 1 = ${speedup}x (replicas answering a burst of 32: ${pids.size})`,
+      );
+      return {
+        tool: 'hash' as const,
+        hashIterations: level.iterations,
+        hashMs: level.hashMs,
+        concurrency: FANOUT_CONCURRENCY,
+        one: single,
+        two: double,
+        speedup,
+        replicasAnswering: pids.size,
+      };
+    });
+  } finally {
+    await mesh.close();
+  }
+}

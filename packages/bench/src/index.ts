@@ -1,0 +1,12 @@
+export { measure, percentile } from './load.js';
+export type { Workload, Measurement, LatencySummary, MeasureOptions } from './load.js';
+export type { McpCaller } from './caller.js';
+export { HttpMcpSession, keepAliveAgent } from './http-session.js';
+export { StdioMcpSession } from './stdio-session.js';
+export { startMesh } from './targets/mesh.js';
+export type { MeshOptions, MeshTarget } from './targets/mesh.js';
+export type { BenchTarget } from './targets/target.js';
+export { measureTarget } from './run-target.js';
+export type { TargetResult, BenchReport } from './results.js';
+export { ProcessSet } from './processes.js';
+export { summariseProfile } from './profile-summary.js';

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- --quick]`: the same MCP workload direct over stdio, behind supergateway and
+ * through mcp-mesh, on this machine, in one run. Writes bench/results/latest.json and the
+ * generated tables of docs/performance.md. Every process it starts is stopped at the end, on
+ * Ctrl-C and on errors.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, relative } from 'node:path';
+
+import { updateDocs } from './docs.js';
+import { profileTable, renderReport } from './markdown.js';
+import { parseOptions, USAGE } from './options.js';
+import { REPO_ROOT } from './paths.js';
+import { ProcessSet } from './processes.js';
+import { runSuite } from './suite.js';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    out(`\n${signal}: stopping every process the benchmark started…`);
+    void ProcessSet.global.stopAll().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<number> {
+  let options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    out(USAGE);
+    return 0;
+  }
+  const started = Date.now();
+  out(`mcp-mesh bench (${options.quick ? 'quick' : 'full'}): targets ${options.targets.join(', ')}`);
+  const report = await runSuite(options, {
+    progress: out,
+    ...(process.stdout.isTTY ? { tick: (line: string) => process.stdout.write(`\r${line}\x1b[K`) } : {}),
+  });
+
+  await mkdir(dirname(options.out), { recursive: true });
+  await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
+  out('');
+  out(renderReport(report));
+  if (report.profile) {
+    out('');
+    out(profileTable(report));
+  }
+  out('');
+  out(`results: ${relative(REPO_ROOT, options.out)}`);
+  if (options.docs) {
+    const sections = await updateDocs(options.docs, report).catch((error: unknown) => {
+      out(`docs not updated: ${(error as Error).message}`);
+      return [];
+    });
+    if (sections.length > 0) out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${sections.join(', ')})`);
+  }
+  out(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const failed = [...report.results, ...(report.fanout ?? []).flatMap((f) => [f.one, f.two])].filter((result) => result.errors > 0);
+  if (failed.length > 0) {
+    out(`${failed.length} measurement(s) had failed calls: ${failed.map((r) => `${r.target}/${r.workload}`).join(', ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main()
+  .then(async (code) => {
+    await ProcessSet.global.stopAll();
+    process.exit(code);
+  })
+  .catch(async (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    await ProcessSet.global.stopAll();
+    process.exit(1);
+  });

@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+
+import { z } from 'zod';
+
+import { REPO_ROOT } from './paths.js';
+
+export const TARGET_IDS = [
+  'direct',
+  'direct-sdk',
+  'supergateway',
+  'supergateway-stateless',
+  'mesh',
+  'mesh-bus',
+  'lean-ingress',
+  'sdk-http',
+  'fanout',
+] as const;
+export type TargetId = (typeof TARGET_IDS)[number];
+
+/** `--quick`: the targets the issue's ratios and targets need, nothing diagnostic. */
+const QUICK_TARGETS: TargetId[] = ['direct', 'supergateway', 'mesh', 'fanout'];
+
+const BenchOptionsSchema = z
+  .object({
+    quick: z.boolean(),
+    /** Client sessions the HTTP targets spread their concurrency over. */
+    sessions: z.number().int().min(1).max(64),
+    /** Seconds per measured workload (count bound is separate). */
+    seconds: z.number().positive().max(120),
+    maxCalls: z.number().int().min(1),
+    warmupSeconds: z.number().min(0).max(60),
+    warmupCalls: z.number().int().min(0),
+    /** Before each measurement, wait up to this long for other work on the machine to calm down. */
+    quietWaitSeconds: z.number().min(0).max(600),
+    targets: z.array(z.enum(TARGET_IDS)).min(1),
+    profile: z.boolean(),
+    profileSeconds: z.number().positive().max(120),
+    out: z.string().min(1),
+    docs: z.string().min(1).optional(),
+    /** Keep the raw .cpuprofile files of the profile run in this directory. */
+    keepProfiles: z.string().min(1).optional(),
+    /** Another build of the `mcp-mesh` CLI to benchmark (e.g. of an older revision). */
+    meshCli: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type BenchOptions = Readonly<z.infer<typeof BenchOptionsSchema>>;
+
+export const USAGE = `Usage: npm run bench -- [--quick] [options]
+
+Runs the same MCP workload directly over stdio, behind supergateway and through mcp-mesh, then
+writes bench/results/latest.json and the tables of docs/performance.md (full runs only).
+
+  --quick                direct, supergateway, mesh and fan-out with short bounds (1-2 minutes);
+                         writes bench/results/quick.json.tmp, leaves latest.json and the docs alone
+  --targets <a,b,…>      subset of ${TARGET_IDS.join(', ')}
+  --sessions <n>         client sessions per HTTP target (default 4)
+  --seconds <s>          time bound per measured workload (default 6, quick 2)
+  --max-calls <n>        count bound per measured workload (default 50000)
+  --quiet-wait <s>       before each measurement wait up to s seconds for other CPU load to stop (default 5, quick 1)
+  --profile / --no-profile   CPU-profile ingress and bridge during echo c=16 (default: on in full runs)
+  --mesh-cli <main.js>   benchmark another build of the mcp-mesh CLI (e.g. of another revision)
+  --keep-profiles <dir>  keep the raw .cpuprofile files (open them in Chrome DevTools or speedscope)
+  --out <file>           results file
+  --no-docs              do not update docs/performance.md
+  -h, --help`;
+
+/** Parses argv once; every problem is reported together; the result is frozen. */
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      targets: { type: 'string' },
+      sessions: { type: 'string' },
+      seconds: { type: 'string' },
+      'max-calls': { type: 'string' },
+      'quiet-wait': { type: 'string' },
+      profile: { type: 'boolean' },
+      'no-profile': { type: 'boolean' },
+      out: { type: 'string' },
+      'mesh-cli': { type: 'string' },
+      'keep-profiles': { type: 'string' },
+      'no-docs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const quick = values.quick;
+  const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const parsed = BenchOptionsSchema.safeParse({
+    quick,
+    sessions: number(values.sessions) ?? 4,
+    seconds: number(values.seconds) ?? (quick ? 2 : 6),
+    maxCalls: number(values['max-calls']) ?? 50_000,
+    warmupSeconds: quick ? 0.5 : 1.5,
+    warmupCalls: quick ? 300 : 2_000,
+    quietWaitSeconds: number(values['quiet-wait']) ?? (quick ? 1 : 5),
+    targets: values.targets?.split(',').map((id) => id.trim()) ?? (quick ? QUICK_TARGETS : TARGET_IDS),
+    profile: values['no-profile'] ? false : (values.profile ?? !quick),
+    profileSeconds: quick ? 4 : 10,
+    out: values.out ?? join(REPO_ROOT, quick ? 'bench/results/quick.json.tmp' : 'bench/results/latest.json'),
+    docs: values['no-docs'] || quick || values['mesh-cli'] ? undefined : join(REPO_ROOT, 'docs/performance.md'),
+    ...(values['mesh-cli'] === undefined ? {} : { meshCli: values['mesh-cli'] }),
+    ...(values['keep-profiles'] === undefined ? {} : { keepProfiles: values['keep-profiles'] }),
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  --${issue.path.join('.') || 'options'}: ${issue.message}`);
+    throw new Error(`invalid options:\n${problems.join('\n')}\n\n${USAGE}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,59 @@
+import { fileURLToPath } from 'node:url';
+
+import { freePort } from '@mcp-mesh/testing';
+
+import { BusMcpSession } from '../bus-session.js';
+import { HttpMcpSession, keepAliveAgent } from '../http-session.js';
+import { ManagedProcess } from '../processes.js';
+import { httpGet, waitUntil } from '../wait.js';
+import type { MeshTarget } from './mesh.js';
+import type { BenchTarget } from './target.js';
+
+const LEAN_INGRESS = fileURLToPath(new URL('../lean-ingress.js', import.meta.url));
+
+/** Diagnostic: the mesh's bridges and NATS without the ingress (internal protocol spoken directly). */
+export async function startMeshBus(mesh: MeshTarget, server: string, sessions: number): Promise<BenchTarget> {
+  const callers: BusMcpSession[] = [];
+  for (let i = 0; i < sessions; i++) callers.push(await BusMcpSession.open(mesh.natsUrl, server));
+  return {
+    id: 'mesh-bus',
+    description: 'diagnostic: NATS request/reply straight to the bridge (no ingress, no HTTP)',
+    watched: mesh.watched.filter((role) => role.role !== 'ingress'),
+    callers,
+    close: async () => {
+      await Promise.allSettled(callers.map((caller) => caller.close()));
+    },
+  };
+}
+
+/** Prototype: the lean HTTP → NATS hop of lean-ingress.ts in front of the same bridges. */
+export async function startLeanIngress(mesh: MeshTarget, server: string, sessions: number): Promise<BenchTarget> {
+  const port = await freePort();
+  const lean = new ManagedProcess({
+    name: 'lean-ingress',
+    command: process.execPath,
+    args: [LEAN_INGRESS, '--port', String(port), '--nats-url', mesh.natsUrl],
+  });
+  const agent = keepAliveAgent();
+  const callers: HttpMcpSession[] = [];
+  const close = async () => {
+    await Promise.allSettled(callers.map((caller) => caller.close()));
+    agent.destroy();
+    await lean.stop();
+  };
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitUntil(async () => (await httpGet(`${base}/healthz`))?.status === 200, 'the lean ingress prototype to listen', [lean]);
+    for (let i = 0; i < sessions; i++) callers.push(await HttpMcpSession.open(`${base}/servers/${server}/mcp`, agent));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    id: 'lean-ingress',
+    description: 'prototype (bench only): minimal HTTP → NATS hop, JSON responses, result spliced unparsed, same bridge',
+    watched: [{ role: 'ingress', pids: () => [lean.pid] }, ...mesh.watched.filter((role) => role.role !== 'ingress')],
+    callers,
+    close,
+  };
+}

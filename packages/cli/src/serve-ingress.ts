@@ -1,0 +1,63 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AuditPublisher } from '@mcp-mesh/audit';
+import { Ingress } from '@mcp-mesh/ingress';
+import type { AuditConfig, IngressConfig, Logger } from '@mcp-mesh/runtime';
+import type { TelemetryHandle } from './telemetry-sdk.js';
+
+export interface ServeIngressOptions {
+  nc: NatsConnection;
+  config: IngressConfig;
+  audit: AuditConfig;
+  prefix: string;
+  logger: Logger;
+  telemetry: TelemetryHandle;
+  env: NodeJS.ProcessEnv;
+  discoverSettleMs?: number;
+}
+
+/** The outbox of one ingress: its own directory, stable across restarts so nothing recorded is lost. */
+export function auditOutboxDir(audit: AuditConfig, port: number, env: NodeJS.ProcessEnv): string {
+  return audit.dir ?? join(env.MCP_MESH_HOME ?? join(homedir(), '.mcp-mesh'), 'outbox', `ingress-${port}`);
+}
+
+/** Starts the audit publisher (when enabled) and the ingress; `close()` stops both in order. */
+export async function serveIngress(
+  options: ServeIngressOptions,
+): Promise<{ ingress: Ingress; audit: AuditPublisher | undefined; close(): Promise<void> }> {
+  const { audit: auditConfig, logger } = options;
+  const audit = auditConfig.enabled
+    ? await AuditPublisher.open({
+        nc: options.nc,
+        logger: logger.child({ component: 'audit' }),
+        dir: auditOutboxDir(auditConfig, options.config.port, options.env),
+        maxDiskBytes: auditConfig.maxOutboxBytes,
+        stream: {
+          prefix: options.prefix,
+          maxAgeMs: auditConfig.maxAgeDays * 24 * 3_600_000,
+          maxBytes: auditConfig.maxBytes,
+          replicas: auditConfig.replicas,
+          duplicateWindowMs: auditConfig.duplicateWindowMs,
+        },
+      })
+    : undefined;
+  const ingress = new Ingress({
+    nc: options.nc,
+    config: options.config,
+    logger,
+    prefix: options.prefix,
+    ...(audit ? { audit, auditArguments: auditConfig.includeArguments } : {}),
+    ...(options.telemetry.metricsHandler ? { metricsHandler: options.telemetry.metricsHandler } : {}),
+    ...(options.discoverSettleMs === undefined ? {} : { discoverSettleMs: options.discoverSettleMs }),
+  });
+  await ingress.start();
+  return {
+    ingress,
+    audit,
+    close: async () => {
+      await ingress.close();
+      await audit?.close();
+    },
+  };
+}

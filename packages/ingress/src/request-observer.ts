@@ -1,0 +1,166 @@
+import { performance } from 'node:perf_hooks';
+import { context, propagation, SpanKind, trace, type Context, type Span } from '@opentelemetry/api';
+import { ProtocolError } from '@modelcontextprotocol/server';
+import { AuditOutcome, argsDigest, meshCodeOf, newAuditEventId, type AuditEvent, type AuditSink } from '@mcp-mesh/protocol';
+import type { Logger } from '@mcp-mesh/runtime';
+import {
+  Attr,
+  endSpan,
+  extractContext,
+  mcpSpanName,
+  meshTracer,
+  targetAttributes,
+  targetOf,
+  traceFields,
+  type MeshMetrics,
+} from '@mcp-mesh/telemetry';
+
+/** What a handler learns while serving one request, for its span, metrics, log line and audit event. */
+export interface RequestNote {
+  server?: string;
+  /** Tool or prompt name as the server knows it, or the resource URI. */
+  target?: string;
+  stats: { bytes?: number; instance?: string };
+}
+
+export interface ObserverOptions {
+  logger: Logger;
+  metrics: MeshMetrics;
+  audit: AuditSink | undefined;
+  includeArguments: boolean;
+  endpoint: string;
+  principal: string;
+}
+
+const headerGetter = {
+  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+  keys: (carrier: Headers) => [...carrier.keys()],
+};
+
+/**
+ * Observes every request a session serves: one SERVER span (continuing the client's
+ * `traceparent` from `_meta` or the HTTP headers), the duration histogram, one log line and one
+ * audit event. Telemetry failures never fail the request.
+ */
+export class RequestObserver {
+  constructor(private readonly options: ObserverOptions) {}
+
+  async observe<R>(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    request: { sessionId?: string; requestId: string | number; httpHeaders?: Headers },
+    work: (note: RequestNote, ctx: Context) => Promise<R>,
+  ): Promise<R> {
+    const started = performance.now();
+    const parent = extractContext(params?._meta as Record<string, unknown> | undefined, () =>
+      request.httpHeaders ? propagation.extract(context.active(), request.httpHeaders, headerGetter) : context.active(),
+    );
+    const target = targetOf(method, params);
+    const span = meshTracer().startSpan(
+      mcpSpanName(method, target),
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [Attr.McpMethodName]: method,
+          [Attr.JsonRpcRequestId]: String(request.requestId),
+          [Attr.NetworkTransport]: 'tcp',
+          [Attr.MeshPrincipal]: this.options.principal,
+          ...(request.sessionId ? { [Attr.McpSessionId]: request.sessionId } : {}),
+          ...targetAttributes(method, params),
+        },
+      },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    const note: RequestNote = { stats: {} };
+    this.options.metrics.inFlight.add(1, { [Attr.McpMethodName]: method });
+    try {
+      const result = await context.with(ctx, () => work(note, ctx));
+      this.finish(method, params, request, note, span, started, { result: result as Record<string, unknown> });
+      return result;
+    } catch (error) {
+      const code = error instanceof ProtocolError ? error.code : -32603;
+      const wire = error instanceof ProtocolError ? { code, message: error.message, data: error.data } : { code, message: String(error) };
+      this.finish(method, params, request, note, span, started, { errorCode: code, meshCode: meshCodeOf(wire), message: wire.message });
+      throw error;
+    } finally {
+      this.options.metrics.inFlight.add(-1, { [Attr.McpMethodName]: method });
+    }
+  }
+
+  private finish(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    request: { sessionId?: string; requestId: string | number },
+    note: RequestNote,
+    span: Span,
+    started: number,
+    outcome: { result?: Record<string, unknown>; errorCode?: number; meshCode?: string | undefined; message?: string },
+  ): void {
+    const latencyMs = performance.now() - started;
+    const toolError = outcome.result?.isError === true;
+    const status: AuditEvent['outcome'] =
+      outcome.errorCode !== undefined ? AuditOutcome.Error : toolError ? AuditOutcome.ToolError : AuditOutcome.Ok;
+    const errorCode = outcome.meshCode ?? (outcome.errorCode !== undefined ? `jsonrpc:${outcome.errorCode}` : undefined);
+    try {
+      if (note.server) span.setAttribute(Attr.MeshServer, note.server);
+      if (note.stats.instance) span.setAttribute(Attr.MeshInstance, note.stats.instance);
+      if (outcome.meshCode) span.setAttribute(Attr.MeshErrorCode, outcome.meshCode);
+      const spanContext = span.spanContext();
+      endSpan(span, {
+        ...(outcome.result ? { result: outcome.result } : {}),
+        ...(outcome.errorCode !== undefined
+          ? { errorCode: outcome.errorCode, errorType: outcome.meshCode ?? String(outcome.errorCode) }
+          : {}),
+        ...(outcome.message ? { message: outcome.message } : {}),
+      });
+      const attributes = {
+        [Attr.McpMethodName]: method,
+        ...(note.server ? { [Attr.MeshServer]: note.server } : {}),
+        ...(method === 'tools/call' && note.target ? { [Attr.GenAiToolName]: note.target } : {}),
+        ...(status !== AuditOutcome.Ok ? { [Attr.ErrorType]: errorCode ?? 'tool_error' } : {}),
+      };
+      this.options.metrics.record(this.options.metrics.serverDuration, latencyMs / 1_000, attributes);
+      if (method === 'tools/call') this.options.metrics.toolCalls.add(1, attributes);
+      this.options.logger.info(
+        {
+          ...traceFields(trace.setSpan(context.active(), span)),
+          method,
+          server: note.server,
+          target: note.target,
+          outcome: status,
+          errorCode,
+          latencyMs: Math.round(latencyMs * 1_000) / 1_000,
+          session: request.sessionId,
+        },
+        'mcp request',
+      );
+      if (this.options.audit) {
+        const valid = trace.isSpanContextValid(spanContext);
+        const args = method === 'tools/call' ? params?.arguments : method === 'prompts/get' ? params?.arguments : undefined;
+        this.options.audit.record({
+          v: 1,
+          id: newAuditEventId(),
+          time: new Date().toISOString(),
+          kind: 'request',
+          ...(valid ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}),
+          ...(request.sessionId ? { session: request.sessionId } : {}),
+          principal: this.options.principal,
+          endpoint: this.options.endpoint,
+          ...(note.server ? { server: note.server } : {}),
+          method,
+          ...(note.target ? { target: note.target } : {}),
+          ...(args !== undefined ? { argsDigest: argsDigest(args) } : {}),
+          ...(args !== undefined && this.options.includeArguments ? { args } : {}),
+          outcome: status,
+          ...(errorCode ? { errorCode } : {}),
+          latencyMs: Math.round(latencyMs * 1_000) / 1_000,
+          bytesIn: params ? Buffer.byteLength(JSON.stringify(params)) : 0,
+          ...(note.stats.bytes !== undefined ? { bytesOut: note.stats.bytes } : {}),
+        });
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'telemetry for a request failed');
+    }
+  }
+}

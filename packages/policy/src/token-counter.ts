@@ -1,0 +1,65 @@
+/**
+ * Counting the tokens of text with the o200k_base encoding (GPT-4o and later) of
+ * `gpt-tokenizer`, offline (the ranks ship in the package).
+ *
+ * BPE merging is quadratic in the length of one pre-tokenised piece, and a single piece can be as
+ * long as a run of letters without a space (a base64 blob, CJK text): 40k such characters take
+ * seconds. Text is therefore cut so that no run of whitespace or of non-whitespace is longer than
+ * `maxRunLength` code units before it is encoded. Normal prose is unaffected; a long unbroken run
+ * is counted as if it had a break every `maxRunLength` characters (a slight overcount), and the
+ * cost stays linear in the size of the text.
+ */
+
+export interface TokenCounter {
+  count(text: string): number;
+}
+
+export interface TokenCounterOptions {
+  /** Longest run counted in one piece (default 128). */
+  maxRunLength?: number;
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d) || code === 0xa0 || code === 0x3000 || (code >= 0x2000 && code <= 0x200a);
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/** Pieces of `text` with no homogeneous run longer than `maxRun`, never splitting a surrogate pair. */
+export function boundedSegments(text: string, maxRun: number): string[] {
+  const segments: string[] = [];
+  let start = 0;
+  let runStart = 0;
+  let previous: boolean | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const space = isSpace(code);
+    if (space !== previous) {
+      runStart = i;
+      previous = space;
+    } else if (i - runStart >= maxRun && !isLowSurrogate(code)) {
+      segments.push(text.slice(start, i));
+      start = i;
+      runStart = i;
+    }
+  }
+  if (start < text.length) segments.push(text.slice(start));
+  return segments;
+}
+
+/** Loads the encoding (about 100 ms, once) and returns a counter that never throws on any string. */
+export async function createTokenCounter(options: TokenCounterOptions = {}): Promise<TokenCounter> {
+  const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
+  const maxRun = options.maxRunLength ?? 128;
+  // Special-token text such as "<|endoftext|>" in a tool result is ordinary text here.
+  const encodeOptions = { disallowedSpecial: new Set<string>() };
+  return {
+    count(text: string): number {
+      let total = 0;
+      for (const segment of boundedSegments(text, maxRun)) total += countTokens(segment, encodeOptions);
+      return total;
+    },
+  };
+}

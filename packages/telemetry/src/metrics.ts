@@ -1,0 +1,48 @@
+import { metrics, type Attributes, type Counter, type Histogram, type UpDownCounter } from '@opentelemetry/api';
+import { Metric } from './semconv.js';
+import { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './tracer.js';
+
+/** Latency buckets in seconds: sub-millisecond mesh hops up to minute-long tools. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** The mesh's instruments. With no SDK started they are no-ops that cost next to nothing. */
+export class MeshMetrics {
+  readonly serverDuration: Histogram;
+  readonly clientDuration: Histogram;
+  readonly inFlight: UpDownCounter;
+  readonly toolCalls: Counter;
+  readonly toolResultTokens: Counter;
+  readonly upstreamRestarts: Counter;
+  readonly sessionDuration: Histogram;
+
+  constructor() {
+    const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    this.serverDuration = meter.createHistogram(Metric.ServerOperationDuration, {
+      unit: 's',
+      description: 'Duration of MCP requests served by the ingress',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.clientDuration = meter.createHistogram(Metric.ClientOperationDuration, {
+      unit: 's',
+      description: 'Duration of MCP requests a bridge sent to its upstream server',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+    });
+    this.inFlight = meter.createUpDownCounter(Metric.RequestsInFlight, { description: 'MCP requests in flight' });
+    this.toolCalls = meter.createCounter(Metric.ToolCalls, { description: 'tools/call requests per server and tool' });
+    this.toolResultTokens = meter.createCounter(Metric.ToolResultTokens, {
+      unit: '{token}',
+      description: 'Tokens in tool results (estimated with a tokenizer)',
+    });
+    this.upstreamRestarts = meter.createCounter(Metric.UpstreamRestarts, { description: 'Restarts of upstream MCP servers' });
+    this.sessionDuration = meter.createHistogram(Metric.SessionDuration, { unit: 's', description: 'Duration of client sessions' });
+  }
+
+  /** Records one finished request; never throws. */
+  record(histogram: Histogram, seconds: number, attributes: Attributes): void {
+    try {
+      histogram.record(seconds, attributes);
+    } catch {
+      // Telemetry never breaks a call.
+    }
+  }
+}

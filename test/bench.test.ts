@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { measure, measureTarget, startMesh, type MeshTarget } from '@mcp-mesh/bench';
+import { fixtureServerCommand } from '@mcp-mesh/testing';
+
+// The benchmark harness on a tiny workload against a real mesh (nats-server, ingress and bridge
+// processes). Only the shape of the result and that every call succeeded are checked: speed is
+// never asserted in tests.
+describe('bench harness against mcp-mesh', () => {
+  let mesh: MeshTarget;
+
+  beforeAll(async () => {
+    mesh = await startMesh({ server: 'bench', upstream: fixtureServerCommand({ name: 'bench' }), sessions: 2 });
+  });
+  afterAll(async () => mesh?.close());
+
+  const workload = {
+    id: 'echo-tiny',
+    tool: 'echo',
+    args: { text: 'hello bench' },
+    concurrency: 2,
+    maxCalls: 20,
+    maxMs: 10_000,
+    warmupCalls: 4,
+    warmupMs: 2_000,
+  };
+
+  it('measures 20 echo calls at concurrency 2 over two sessions, all successful', async () => {
+    const result = await measure(mesh.callers, workload);
+    expect(result).toMatchObject({ workload: 'echo-tiny', tool: 'echo', concurrency: 2, sessions: 2, calls: 20, errors: 0 });
+    expect(result.firstError).toBeUndefined();
+    expect(result.callsPerSec).toBeGreaterThan(0);
+    for (const key of ['p50', 'p95', 'p99', 'mean', 'max'] as const) expect(result.latencyMs[key]).toBeGreaterThan(0);
+    expect(result.latencyMs.p50).toBeLessThanOrEqual(result.latencyMs.p99);
+  });
+
+  it('reports RSS and CPU of the ingress, bridge, nats-server and upstream processes', async () => {
+    const result = await measureTarget(mesh, { ...workload, warmupCalls: 0 });
+    expect(result.errors).toBe(0);
+    expect(result.calls).toBe(20);
+    const roles = result.processes.map((p) => p.role);
+    expect(roles).toEqual(['ingress', 'bridge', 'nats-server', 'upstream', 'load-generator']);
+    for (const process of result.processes) {
+      expect(process.peakRssMB).toBeGreaterThan(0);
+      expect(process.cpuUsPerCall).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('counts a failing tool as an error, not as a fast call', async () => {
+    const result = await measure(mesh.callers, { ...workload, tool: 'fail', args: { message: 'no' }, maxCalls: 4, warmupCalls: 0 });
+    expect(result.calls).toBe(0);
+    expect(result.errors).toBe(4);
+    expect(result.firstError).toMatch(/tool error/);
+  });
+});
