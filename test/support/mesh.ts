@@ -1,6 +1,7 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Ingress } from '@mcp-mesh/ingress';
+import type { Policy } from '@mcp-mesh/policy';
 import { createLogger, IngressConfigSchema, type IngressConfig } from '@mcp-mesh/runtime';
 import { fixtureServerCommand, NatsServer } from '@mcp-mesh/testing';
 import { CLI } from './paths.js';
@@ -32,11 +33,17 @@ export class TestMesh {
     readonly ingress: Ingress,
   ) {}
 
-  static async start(ingress: Partial<IngressConfig> = {}): Promise<TestMesh> {
+  static async start(ingress: Partial<IngressConfig> = {}, options: { policy?: Policy } = {}): Promise<TestMesh> {
     const nats = await NatsServer.start();
     const nc = await connect({ servers: nats.url });
     const config = IngressConfigSchema.parse({ port: 0, requestTimeoutMs: 10_000, listTimeoutMs: 3_000, ...ingress });
-    const instance = new Ingress({ nc, config, logger: createLogger({ name: 'test-ingress', level: 'silent' }), discoverSettleMs: 50 });
+    const instance = new Ingress({
+      nc,
+      config,
+      logger: createLogger({ name: 'test-ingress', level: 'silent' }),
+      discoverSettleMs: 50,
+      ...(options.policy ? { policy: options.policy } : {}),
+    });
     await instance.start();
     return new TestMesh(nats, nc, instance);
   }
@@ -78,10 +85,10 @@ export class TestMesh {
     return bridge;
   }
 
-  /** An MCP SDK client over Streamable HTTP, closed with the mesh. */
-  async client(path = '/mcp'): Promise<Client> {
+  /** An MCP SDK client over Streamable HTTP, closed with the mesh; `headers` go with every request. */
+  async client(path = '/mcp', headers: Record<string, string> = {}): Promise<Client> {
     const client = new Client({ name: 'e2e', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${this.ingress.url}${path}`)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${this.ingress.url}${path}`), { requestInit: { headers } }));
     this.clients.push(client);
     return client;
   }

@@ -11,8 +11,8 @@ const ALLOWED: Record<string, string[]> = {
   policy: ['protocol', 'runtime'],
   audit: ['protocol', 'runtime'],
   bridge: ['protocol', 'runtime', 'telemetry'],
-  ingress: ['protocol', 'runtime', 'telemetry'],
-  cli: ['protocol', 'runtime', 'telemetry', 'audit', 'bridge', 'ingress'],
+  ingress: ['protocol', 'runtime', 'telemetry', 'policy'],
+  cli: ['protocol', 'runtime', 'telemetry', 'audit', 'policy', 'bridge', 'ingress'],
   testing: ['protocol'],
 };
 

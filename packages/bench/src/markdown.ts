@@ -31,7 +31,7 @@ export function resultsTable(report: BenchReport): string {
     lines.push(
       `| ${r.workload} | ${r.target} | ${r.callsPerSec.toFixed(0)} | ${fixed(r.latencyMs.p50, 2)} | ${fixed(r.latencyMs.p95, 2)} | ` +
         `${fixed(r.latencyMs.p99, 2)} | ${r.errors} | ${proxyRss} | ${proxyCpu} | ${cpu(r, 'upstream') || '–'} | ` +
-        `${cpu(r, 'load-generator')} | ${r.foreignCpuPercent} |`,
+        `${cpu(r, 'load-generator')} | ${r.foreignCpuPercent}${r.attempts > 1 ? ` (best of ${r.attempts})` : ''} |`,
     );
   }
   return lines.join('\n');
@@ -84,7 +84,8 @@ export function machineLine(report: BenchReport): string {
   const m = report.machine;
   const s = report.settings;
   return (
-    `${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}, ${m.natsServer}. ` +
+    `${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}, ${m.natsServer}; ` +
+    `load average ${m.loadAverageAtStart} at start. Mesh revision: ${report.revision}. ` +
     `${report.mode} run of ${report.createdAt}: ${s.sessions} client sessions per HTTP target, each workload ` +
     `bounded by ${s.secondsPerWorkload} s or ${s.maxCallsPerWorkload} calls after a warm-up of ` +
     `${s.warmupSeconds} s / ${s.warmupCalls} calls.`
@@ -96,7 +97,10 @@ export function profileTable(report: BenchReport): string {
   if (!p || p.processes.length === 0) return '_not profiled in this run_';
   const parts: string[] = [];
   for (const proc of p.processes) {
-    parts.push(`**${proc.process}** (${p.workload}): ${proc.busyUsPerCall} µs of CPU per call, ${proc.cpuPercent}% of one core.`);
+    parts.push(
+      `**${proc.process}** (${p.workload}, ${proc.calls} calls): ${proc.cpuUsPerCall} µs of CPU per call (/proc), ` +
+        `${proc.sampledUsPerCall} µs sampled per call (${proc.sampledPercent}% of one core; the difference is mostly time preempted in socket writes).`,
+    );
     parts.push('');
     parts.push('| self time by origin | % |', '|---|---:|');
     for (const origin of proc.byOrigin.slice(0, 8)) parts.push(`| ${origin.origin} | ${origin.percent.toFixed(1)} |`);

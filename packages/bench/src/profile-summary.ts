@@ -24,10 +24,17 @@ export interface ProcessProfile {
   process: string;
   windowMs: number;
   busyMs: number;
-  /** Busy time as a share of the window: 100 = one core fully used. */
-  cpuPercent: number;
+  /** Sampled (non-idle) time as a share of the window: 100 = one core. */
+  sampledPercent: number;
   calls: number;
-  busyUsPerCall: number;
+  /**
+   * Sampled time per call. V8 samples on a wall-clock timer, so time the main thread was runnable
+   * but preempted (common on 2 cores with 5 busy processes) lands in the frame it was preempted
+   * in, mostly the socket writes that woke a peer: compare with `cpuUsPerCall`.
+   */
+  sampledUsPerCall: number;
+  /** CPU time per call from /proc (user + system) during the same window. */
+  cpuUsPerCall: number;
   /** Self time by origin: a package, "node internals", "gc", "program". */
   byOrigin: { origin: string; selfMs: number; percent: number }[];
   top: FunctionCost[];
@@ -49,6 +56,7 @@ export async function summariseProfile(
   name: string,
   window: { startUs: number; endUs: number },
   calls: number,
+  cpuUsPerCall: number,
   topN = 15,
 ): Promise<ProcessProfile> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
@@ -89,9 +97,10 @@ export async function summariseProfile(
     process: name,
     windowMs: round(windowMs, 0),
     busyMs: round(busyUs / 1000, 0),
-    cpuPercent: windowMs > 0 ? round((100 * busyUs) / 1000 / windowMs, 1) : 0,
+    sampledPercent: windowMs > 0 ? round((100 * busyUs) / 1000 / windowMs, 1) : 0,
     calls,
-    busyUsPerCall: calls > 0 ? round(busyUs / calls, 1) : 0,
+    sampledUsPerCall: calls > 0 ? round(busyUs / calls, 1) : 0,
+    cpuUsPerCall,
     byOrigin: [...byOrigin.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([origin, us]) => ({ origin, selfMs: round(us / 1000, 1), percent: percent(us) })),

@@ -37,6 +37,7 @@ export async function runProfile(options: BenchOptions, upstream: Upstream, prog
     });
     const window = { startUs: 0, endUs: 0 };
     let calls = 0;
+    let cpu: Record<string, number> = {};
     try {
       // Warm up separately so that the window below holds only measured calls.
       await measureTarget(
@@ -48,6 +49,7 @@ export async function runProfile(options: BenchOptions, upstream: Upstream, prog
       const result = await measureTarget(mesh, { ...workload, warmupCalls: 0, warmupMs: 0 });
       window.endUs = monotonicUs();
       calls = result.calls;
+      cpu = Object.fromEntries(result.processes.map((p) => [p.role, p.cpuUsPerCall]));
       progress(`${describeResult({ ...result, target: 'mesh (profiled)' })}`);
     } finally {
       await mesh.close();
@@ -62,15 +64,17 @@ export async function runProfile(options: BenchOptions, upstream: Upstream, prog
         progress(`  (no profile written by the ${name}: ${file} is missing)`);
         continue;
       }
-      const summary = await summariseProfile(path, name, window, calls);
+      const summary = await summariseProfile(path, name, window, calls, cpu[name] ?? 0);
       processes.push(summary);
-      progress(`  ${name}: ${summary.busyUsPerCall} µs CPU per call, ${summary.cpuPercent}% of a core; top self time:`);
+      progress(`  ${name}: ${summary.cpuUsPerCall} µs CPU per call (/proc), ${summary.sampledUsPerCall} µs sampled; top self time:`);
       for (const origin of summary.byOrigin.slice(0, 6)) progress(`    ${origin.percent.toFixed(1).padStart(5)}%  ${origin.origin}`);
       for (const fn of summary.top.slice(0, 8)) progress(`    ${fn.percent.toFixed(1).padStart(5)}%  ${fn.function}  ${fn.location}`);
     }
     return {
       workload: PROFILED_WORKLOAD,
-      note: 'self time within the measured window of a separate profiled run (node --cpu-prof slows the processes down)',
+      note:
+        'self time within the measured window of a separate profiled run (node --cpu-prof slows the processes down); ' +
+        'samples are wall-clock, so time preempted after a socket write that woke a peer counts as write time',
       processes,
     };
   } finally {

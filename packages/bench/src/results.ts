@@ -15,6 +15,8 @@ export interface TargetResult extends Measurement {
   processes: ProcessResult[];
   /** CPU used meanwhile by processes outside the benchmark, % of all cores (noise indicator). */
   foreignCpuPercent: number;
+  /** Measurements taken (more than one when the first was disturbed by other load; the least disturbed is kept). */
+  attempts: number;
 }
 
 export interface FanoutResult {
@@ -49,7 +51,11 @@ export interface BenchReport {
     os: string;
     node: string;
     natsServer: string;
+    /** 1-minute load average when the run started (other work on the machine). */
+    loadAverageAtStart: number;
   };
+  /** The mesh measured: commit, plus whether packages/ had uncommitted changes. */
+  revision: string;
   settings: {
     sessions: number;
     secondsPerWorkload: number;
@@ -78,6 +84,7 @@ export function toTargetResult(target: string, measurement: Measurement, usage: 
     target,
     ...measurement,
     foreignCpuPercent,
+    attempts: 1,
     processes: usage.map((entry) => ({
       role: entry.role,
       peakRssMB: round(entry.peakRssBytes / (1024 * 1024), 1),

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { cpus, release, totalmem, platform } from 'node:os';
+import { cpus, loadavg, release, totalmem, platform } from 'node:os';
 
 import { findNatsServerBinary, fixtureServerCommand } from '@mcp-mesh/testing';
 
 import { BENCH_PROTOCOL_VERSION } from './jsonrpc.js';
+import { REPO_ROOT } from './paths.js';
 import { round } from './load.js';
 import type { BenchOptions } from './options.js';
 import { runFanout } from './fanout.js';
@@ -40,6 +41,8 @@ export const BENCH_SERVER = 'bench';
 /** Runs every selected target and workload, the fan-out and the profile; returns the report. */
 export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promise<BenchReport> {
   const { progress } = hooks;
+  const machineInfo = machine();
+  const revision = meshRevision(options.meshCli);
   const upstream = fixtureServerCommand({ name: BENCH_SERVER });
   const cli = options.meshCli === undefined ? {} : { cli: options.meshCli };
   const starters: Starter[] = [];
@@ -75,7 +78,11 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
 
   const results: TargetResult[] = [];
   const described: BenchReport['targets'] = [];
-  const measureOptions = { ...(hooks.tick ? { tick: hooks.tick } : {}), quietWaitMs: options.quietWaitSeconds * 1000 };
+  const measureOptions = {
+    ...(hooks.tick ? { tick: hooks.tick } : {}),
+    quietWaitMs: options.quietWaitSeconds * 1000,
+    retries: { remaining: options.retries },
+  };
   const runWorkloads = async (target: BenchTarget) => {
     described.push({ id: target.id, description: target.description });
     for (const id of workloadsFor(target.id)) {
@@ -112,7 +119,8 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
     version: 1,
     createdAt: new Date().toISOString(),
     mode: options.quick ? 'quick' : 'full',
-    machine: machine(),
+    machine: machineInfo,
+    revision,
     settings: {
       sessions: options.sessions,
       secondsPerWorkload: options.seconds,
@@ -128,6 +136,18 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
     checks: checks(results, fanout),
     ...(profile ? { profile } : {}),
   };
+}
+
+/** The revision of the mesh being measured: the commit, and whether packages/ had uncommitted changes. */
+function meshRevision(meshCli: string | undefined): string {
+  if (meshCli !== undefined) return `custom CLI build ${meshCli}`;
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'packages'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    return dirty === '' ? commit : `${commit} + uncommitted changes in packages/`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function machine(): BenchReport['machine'] {
@@ -147,5 +167,6 @@ function machine(): BenchReport['machine'] {
     os: `${platform()} ${release()}`,
     node: process.version,
     natsServer,
+    loadAverageAtStart: round(loadavg()[0] ?? 0, 2),
   };
 }

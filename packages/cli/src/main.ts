@@ -5,6 +5,7 @@ import { runAudit } from './commands/audit.js';
 import { runBridge } from './commands/bridge.js';
 import { runCall } from './commands/call.js';
 import { runDoctor } from './commands/doctor.js';
+import { runExplain, runKeyCreate } from './commands/explain.js';
 import { runIngress } from './commands/ingress.js';
 import { runLs } from './commands/ls.js';
 import { runUp } from './commands/up.js';
@@ -111,6 +112,35 @@ program
       .then((code) => process.exit(code))
       .catch(fail),
   );
+
+program
+  .command('explain')
+  .description('why a principal may or may not use a tool: mcp-mesh explain alice github__create_issue')
+  .argument('<principal>')
+  .argument('<target>', '<server>__<tool> or a server name')
+  .option('-c, --config <file>', 'mesh config file with the policy', 'mesh.config.json')
+  .option('--json', 'machine-readable output')
+  .action((principal: string, target: string, options) =>
+    runExplain({ ...options, principal, target })
+      .then((code) => process.exit(code))
+      .catch(fail),
+  );
+
+program
+  .command('key')
+  .description('manage API keys')
+  .command('create')
+  .description('create a random API key and print the hashed entry for policy.auth.apiKeys')
+  .requiredOption('--principal <name>', 'who the key authenticates')
+  .option('--id <id>', 'key id (default: the principal)')
+  .option('--role <role>', 'role of the key (repeatable)', collect)
+  .action((options) => {
+    try {
+      process.exit(runKeyCreate({ principal: options.principal, id: options.id, roles: options.role ?? [] }));
+    } catch (error) {
+      fail(error);
+    }
+  });
 
 const audit = program.command('audit').description('read the audit stream (MCP_AUDIT on JetStream)');
 for (const [mode, description] of [

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AuditPublisher } from '@mcp-mesh/audit';
 import { Ingress } from '@mcp-mesh/ingress';
+import { createPolicy, parsePolicyConfig, type Policy } from '@mcp-mesh/policy';
 import type { AuditConfig, IngressConfig, Logger } from '@mcp-mesh/runtime';
 import type { TelemetryHandle } from './telemetry-sdk.js';
 
@@ -13,6 +14,7 @@ export interface ServeIngressOptions {
   prefix: string;
   logger: Logger;
   telemetry: TelemetryHandle;
+  policy: Policy;
   env: NodeJS.ProcessEnv;
   discoverSettleMs?: number;
 }
@@ -20,6 +22,20 @@ export interface ServeIngressOptions {
 /** The outbox of one ingress: its own directory, stable across restarts so nothing recorded is lost. */
 export function auditOutboxDir(audit: AuditConfig, port: number, env: NodeJS.ProcessEnv): string {
   return audit.dir ?? join(env.MCP_MESH_HOME ?? join(homedir(), '.mcp-mesh'), 'outbox', `ingress-${port}`);
+}
+
+/** Builds the gateway policy of a config file's `policy` section (none configured: hostile-input limits only). */
+export async function policyFrom(
+  section: Readonly<Record<string, unknown>> | undefined,
+  source: string,
+  separator: string,
+): Promise<Policy> {
+  return createPolicy(parsePolicyConfig(section ?? {}, `${source}: policy`), { separator });
+}
+
+/** Whether the policy authenticates every caller (then a non-loopback listen address is safe). */
+export function requiresAuthentication(policy: Policy): boolean {
+  return policy.authenticator !== undefined && !policy.authenticator.anonymousAllowed;
 }
 
 /** Starts the audit publisher (when enabled) and the ingress; `close()` stops both in order. */
@@ -47,6 +63,7 @@ export async function serveIngress(
     config: options.config,
     logger,
     prefix: options.prefix,
+    policy: options.policy,
     ...(audit ? { audit, auditArguments: auditConfig.includeArguments } : {}),
     ...(options.telemetry.metricsHandler ? { metricsHandler: options.telemetry.metricsHandler } : {}),
     ...(options.discoverSettleMs === undefined ? {} : { discoverSettleMs: options.discoverSettleMs }),

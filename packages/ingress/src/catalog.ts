@@ -75,8 +75,11 @@ export class Catalog {
     return items;
   }
 
-  /** The namespaced union of one list over every live server. */
-  async aggregate(kind: ListKind): Promise<AggregateList> {
+  /**
+   * The namespaced union of one list over every live server. `visible` filters each server's items
+   * for the caller (RBAC) before they are namespaced; routes are always built from every item.
+   */
+  async aggregate(kind: ListKind, visible?: (server: string, items: Item[]) => Item[]): Promise<AggregateList> {
     const deadline = Date.now() + this.options.listTimeoutMs;
     const servers = this.registry.liveServers();
     const settled = await Promise.allSettled(servers.map((server) => this.serverList(server, kind, deadline)));
@@ -91,9 +94,10 @@ export class Catalog {
         this.options.logger.warn({ server, list: kind, reason }, 'server left out of an aggregated list');
         return;
       }
+      const allowed = visible ? new Set(visible(server, outcome.value)) : undefined;
       for (const item of outcome.value) {
         const exposed = this.expose(kind, server, item, routes);
-        if (exposed) items.push(exposed);
+        if (exposed && (!allowed || allowed.has(item))) items.push(exposed);
       }
     });
     this.routes[kind] = routes;

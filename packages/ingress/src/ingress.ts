@@ -15,6 +15,16 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { JsonRpcCode, MeshError, ListMethods, Subjects, newAuditEventId, type AuditSink, type ListKind } from '@mcp-mesh/protocol';
 import type { IngressConfig, Logger } from '@mcp-mesh/runtime';
 import { MeshMetrics } from '@mcp-mesh/telemetry';
+import {
+  checkHeaders,
+  checkJsonDepth,
+  createPolicy,
+  createTokenCounter,
+  parsePolicyConfig,
+  type Identity,
+  type Policy,
+  type TokenCounter,
+} from '@mcp-mesh/policy';
 import { Catalog } from './catalog.js';
 import { readBody, sendJson, sendJsonRpcError, sendMeshError } from './http-io.js';
 import { MeshClient } from './mesh-client.js';
@@ -39,10 +49,13 @@ export interface IngressOptions {
   auditArguments?: boolean;
   /** Serves `GET /metrics` (the Prometheus exporter's handler), when metrics are on. */
   metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Gateway policy (auth, RBAC, limits, breakers, budgets); default: none configured, hostile-input limits only. */
+  policy?: Policy;
+  /** Count tokens in tool results for the token metric (default true). */
+  countTokens?: boolean;
 }
 
-/** The principal of every request until authentication exists. */
-const ANONYMOUS = 'anonymous';
+const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
 
 interface Session {
   id: string;
@@ -51,6 +64,7 @@ interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   handle: NodeMcpRequestHandler;
   record: SessionRecord;
+  identity: Identity;
   lastSeen: number;
   startedAt: number;
 }
@@ -81,6 +95,8 @@ export class Ingress {
   private readonly validateOrigin: (req: IncomingMessage, res: ServerResponse) => boolean;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly metrics = new MeshMetrics();
+  private policy: Policy | undefined;
+  private tokens: TokenCounter | undefined;
   private started = false;
   private closing: Promise<void> | undefined;
 
@@ -111,6 +127,10 @@ export class Ingress {
 
   /** Discovers live bridges, then listens. */
   async start(): Promise<void> {
+    this.policy = this.options.policy ?? (await createPolicy(parsePolicyConfig({})));
+    const policy = this.policy;
+    if (this.options.countTokens !== false) this.tokens = await createTokenCounter();
+    if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
     await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open()]);
     const { host, port } = this.options.config;
     await new Promise<void>((resolve, reject) => {
@@ -143,6 +163,7 @@ export class Ingress {
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') return this.readiness(res);
     if (path === '/metrics' && this.options.metricsHandler) return this.options.metricsHandler(req, res);
+    if (path === WELL_KNOWN_RESOURCE || path.startsWith(`${WELL_KNOWN_RESOURCE}/`)) return this.protectedResource(path, req, res);
     let scope: Scope;
     if (path === '/mcp' || path === '/mcp/') scope = { kind: 'aggregate' };
     else {
@@ -151,7 +172,56 @@ export class Ingress {
       scope = { kind: 'server', server: decodeURIComponent(match[1]!) };
     }
     if (!this.validateHost(req, res) || !this.validateOrigin(req, res)) return;
-    await this.serveMcp(scope, req, res);
+    const policy = this.policy!;
+    let identity: Identity;
+    try {
+      checkHeaders(req.rawHeaders, policy.limits);
+      identity = await this.authenticate(req);
+    } catch (error) {
+      if (!(error instanceof MeshError)) throw error;
+      if (error.code === 'MESH_UNAUTHENTICATED') this.auditAuthFailure(scope, error);
+      const challenge = (error.details as { wwwAuthenticate?: string } | undefined)?.wwwAuthenticate;
+      const wire = error.toWire();
+      return sendJson(res, error.httpStatus, { jsonrpc: '2.0', id: null, error: wire }, challenge ? { 'www-authenticate': challenge } : {});
+    }
+    await this.serveMcp(scope, req, res, identity);
+  }
+
+  /** Who is calling: from an API key or bearer token when auth is configured, else the anonymous principal. */
+  private async authenticate(req: IncomingMessage): Promise<Identity> {
+    const authenticator = this.policy!.authenticator;
+    if (!authenticator) return { principal: 'anonymous', roles: [], method: 'anonymous' };
+    const header = req.headers[authenticator.apiKeyHeaderName];
+    return authenticator.authenticate({
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      ...(typeof header === 'string' ? { apiKeyHeader: header } : {}),
+    });
+  }
+
+  /** RFC 9728 protected-resource metadata for `/mcp` and `/servers/<name>/mcp`, when auth is configured. */
+  private protectedResource(path: string, req: IncomingMessage, res: ServerResponse): void {
+    const authenticator = this.policy?.authenticator;
+    const configured = this.policy?.config.auth?.resource;
+    const base = configured ? new URL(configured).origin : `http://${req.headers.host ?? 'localhost'}`;
+    const resourcePath = path.slice(WELL_KNOWN_RESOURCE.length) || '/mcp';
+    const metadata = authenticator?.protectedResourceMetadata(
+      configured && resourcePath === new URL(configured).pathname ? configured : `${base}${resourcePath}`,
+    );
+    if (!metadata) return sendJson(res, 404, { error: 'no authentication is configured on this mesh' });
+    sendJson(res, 200, metadata);
+  }
+
+  private auditAuthFailure(scope: Scope, error: MeshError): void {
+    this.options.audit?.record({
+      v: 1,
+      id: newAuditEventId(),
+      time: new Date().toISOString(),
+      kind: 'auth.failure',
+      endpoint: scopeLabel(scope),
+      ...(scope.kind === 'server' ? { server: scope.server } : {}),
+      outcome: 'denied',
+      errorCode: error.code,
+    });
   }
 
   private readiness(res: ServerResponse): void {
@@ -162,10 +232,11 @@ export class Ingress {
       nats: natsUp ? 'connected' : 'disconnected',
       servers: this.registry.liveServers(),
       sessions: this.sessions.size,
+      ...(this.policy?.breakers ? { breakers: this.policy.breakers.states() } : {}),
     });
   }
 
-  private async serveMcp(scope: Scope, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async serveMcp(scope: Scope, req: IncomingMessage, res: ServerResponse, identity: Identity): Promise<void> {
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
       return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, `method ${method} is not allowed: use POST, GET or DELETE`);
@@ -175,6 +246,12 @@ export class Ingress {
       let text: string;
       try {
         text = await readBody(req);
+      } catch (error) {
+        if (error instanceof MeshError) return sendMeshError(res, error);
+        throw error;
+      }
+      try {
+        checkJsonDepth(text, this.policy!.limits.maxJsonDepth);
       } catch (error) {
         if (error instanceof MeshError) return sendMeshError(res, error);
         throw error;
@@ -200,8 +277,9 @@ export class Ingress {
     }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const session = this.sessions.get(sessionId) ?? (await this.resumeSession(sessionId, scope));
-      if (!session || scopeLabel(session.scope) !== scopeLabel(scope)) {
+      const session = this.sessions.get(sessionId) ?? (await this.resumeSession(sessionId, scope, identity));
+      // A session belongs to the principal that started it: another caller's id is simply unknown.
+      if (!session || scopeLabel(session.scope) !== scopeLabel(scope) || session.identity.principal !== identity.principal) {
         return sendJsonRpcError(
           res,
           404,
@@ -235,19 +313,31 @@ export class Ingress {
         ),
       );
     }
+    if (scope.kind === 'server') {
+      const decision = this.policy!.authorizer.can(identity, { kind: 'server', server: scope.server });
+      if (!decision.allowed) {
+        return sendMeshError(
+          res,
+          new MeshError('MESH_FORBIDDEN', `${identity.principal} may not use server '${scope.server}' (rule ${decision.rule})`, {
+            details: { rule: decision.rule, server: scope.server },
+          }),
+        );
+      }
+    }
     const record: SessionRecord = {
       v: 1,
       endpoint: scopeLabel(scope),
+      principal: identity.principal,
       initialize: body as Record<string, unknown>,
       createdAt: new Date().toISOString(),
     };
-    const session = this.createSession(scope, record, randomUUID);
+    const session = this.createSession(scope, record, identity, randomUUID);
     await session.server.connect(session.transport);
     await session.handle(req, res, body);
   }
 
   /** One SDK server and transport for a session; registered once its initialize succeeds. */
-  private createSession(scope: Scope, record: SessionRecord, newId: () => string, resumed = false): Session {
+  private createSession(scope: Scope, record: SessionRecord, identity: Identity, newId: () => string, resumed = false): Session {
     const logger = this.options.logger.child({ component: 'session' });
     const observer = new RequestObserver({
       logger,
@@ -255,7 +345,7 @@ export class Ingress {
       audit: this.options.audit,
       includeArguments: this.options.auditArguments ?? false,
       endpoint: scopeLabel(scope),
-      principal: ANONYMOUS,
+      principal: identity.principal,
     });
     const server = createSessionServer({
       scope,
@@ -265,8 +355,12 @@ export class Ingress {
       logger,
       observer,
       requestTimeoutMs: this.options.config.requestTimeoutMs,
+      identity,
+      policy: this.policy!,
+      metrics: this.metrics,
+      tokens: this.tokens,
     });
-    const session = { id: '', scope, server, record, lastSeen: Date.now(), startedAt: Date.now() } as Session;
+    const session = { id: '', scope, server, record, identity, lastSeen: Date.now(), startedAt: Date.now() } as Session;
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: newId,
       onsessioninitialized: (id) => {
@@ -297,13 +391,13 @@ export class Ingress {
    * Continues a session another ingress replica started: its initialize, kept in NATS KV, is
    * replayed into a fresh local server and transport under the same session id.
    */
-  private async resumeSession(id: string, scope: Scope): Promise<Session | undefined> {
+  private async resumeSession(id: string, scope: Scope, identity: Identity): Promise<Session | undefined> {
     const record = await this.sessionStore.get(id);
-    if (!record || record.endpoint !== scopeLabel(scope)) return undefined;
+    if (!record || record.endpoint !== scopeLabel(scope) || record.principal !== identity.principal) return undefined;
     if (scope.kind === 'server' && !this.registry.isLive(scope.server)) return undefined;
     const existing = this.sessions.get(id);
     if (existing) return existing;
-    const session = this.createSession(scope, record, () => id, true);
+    const session = this.createSession(scope, record, identity, () => id, true);
     await session.server.connect(session.transport);
     const url = `http://ingress${scopeLabel(scope)}`;
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -346,7 +440,7 @@ export class Ingress {
       time: new Date().toISOString(),
       kind,
       session: id,
-      principal: ANONYMOUS,
+      principal: this.sessions.get(id)?.identity.principal ?? 'anonymous',
       endpoint: scopeLabel(scope),
       ...(scope.kind === 'server' ? { server: scope.server } : {}),
       outcome: 'ok',

@@ -32,6 +32,15 @@ export interface ObserverOptions {
   principal: string;
 }
 
+/** Mesh codes that mean the gateway policy refused the request (audited as `policy.denial`). */
+const DENIALS: ReadonlySet<string> = new Set([
+  'MESH_FORBIDDEN',
+  'MESH_RATE_LIMITED',
+  'MESH_TOKEN_BUDGET_EXCEEDED',
+  'MESH_OVERLOADED',
+  'MESH_CIRCUIT_OPEN',
+]);
+
 const headerGetter = {
   get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
   keys: (carrier: Headers) => [...carrier.keys()],
@@ -99,8 +108,14 @@ export class RequestObserver {
   ): void {
     const latencyMs = performance.now() - started;
     const toolError = outcome.result?.isError === true;
-    const status: AuditEvent['outcome'] =
-      outcome.errorCode !== undefined ? AuditOutcome.Error : toolError ? AuditOutcome.ToolError : AuditOutcome.Ok;
+    const denied = outcome.meshCode !== undefined && DENIALS.has(outcome.meshCode);
+    const status: AuditEvent['outcome'] = denied
+      ? AuditOutcome.Denied
+      : outcome.errorCode !== undefined
+        ? AuditOutcome.Error
+        : toolError
+          ? AuditOutcome.ToolError
+          : AuditOutcome.Ok;
     const errorCode = outcome.meshCode ?? (outcome.errorCode !== undefined ? `jsonrpc:${outcome.errorCode}` : undefined);
     try {
       if (note.server) span.setAttribute(Attr.MeshServer, note.server);
@@ -122,6 +137,11 @@ export class RequestObserver {
       };
       this.options.metrics.record(this.options.metrics.serverDuration, latencyMs / 1_000, attributes);
       if (method === 'tools/call') this.options.metrics.toolCalls.add(1, attributes);
+      if (denied)
+        this.options.metrics.policyDenials.add(1, {
+          [Attr.MeshErrorCode]: outcome.meshCode!,
+          ...(note.server ? { [Attr.MeshServer]: note.server } : {}),
+        });
       this.options.logger.info(
         {
           ...traceFields(trace.setSpan(context.active(), span)),
@@ -142,7 +162,7 @@ export class RequestObserver {
           v: 1,
           id: newAuditEventId(),
           time: new Date().toISOString(),
-          kind: 'request',
+          kind: denied ? 'policy.denial' : 'request',
           ...(valid ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}),
           ...(request.sessionId ? { session: request.sessionId } : {}),
           principal: this.options.principal,

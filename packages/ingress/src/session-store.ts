@@ -9,6 +9,8 @@ export const SESSION_BUCKET = 'mcp_sessions';
 export const SessionRecordSchema = z.object({
   v: z.literal(1),
   endpoint: z.string(),
+  /** The principal that started the session: only it may continue it. */
+  principal: z.string(),
   initialize: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
 });

@@ -141,6 +141,8 @@ export const MeshConfigSchema = z
     nats: NatsConfigSchema.default({ url: 'nats://127.0.0.1:4222', prefix: DEFAULT_SUBJECT_PREFIX }),
     ingress: IngressConfigSchema.default(IngressConfigSchema.parse({})),
     audit: AuditConfigSchema.default(AuditConfigSchema.parse({})),
+    /** Gateway policy (auth, RBAC, limits, …), validated by the policy package when the ingress starts. */
+    policy: z.record(z.string(), z.unknown()).optional(),
     servers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
     /** Alias of `servers`, the format desktop MCP clients use. */
     mcpServers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
@@ -157,6 +159,7 @@ export interface MeshConfig {
   readonly nats: { readonly url: string; readonly prefix: string };
   readonly ingress: Readonly<IngressConfig>;
   readonly audit: Readonly<AuditConfig>;
+  readonly policy: Readonly<Record<string, unknown>> | undefined;
   readonly servers: Readonly<Record<string, ServerConfig>>;
 }
 
@@ -190,7 +193,13 @@ export function parseMeshConfig(value: unknown, source = 'config'): MeshConfig {
   const servers = Object.fromEntries(
     Object.entries(result.data.servers ?? result.data.mcpServers ?? {}).filter(([, server]) => server.disabled !== true),
   );
-  return deepFreeze({ nats: result.data.nats, ingress: result.data.ingress, audit: result.data.audit, servers });
+  return deepFreeze({
+    nats: result.data.nats,
+    ingress: result.data.ingress,
+    audit: result.data.audit,
+    policy: result.data.policy,
+    servers,
+  });
 }
 
 /** Reads and validates a JSON config file. */

@@ -1,5 +1,5 @@
 import { metrics, type Attributes, type Counter, type Histogram, type UpDownCounter } from '@opentelemetry/api';
-import { Metric } from './semconv.js';
+import { Attr, Metric } from './semconv.js';
 import { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './tracer.js';
 
 /** Latency buckets in seconds: sub-millisecond mesh hops up to minute-long tools. */
@@ -14,6 +14,7 @@ export class MeshMetrics {
   readonly toolResultTokens: Counter;
   readonly upstreamRestarts: Counter;
   readonly sessionDuration: Histogram;
+  readonly policyDenials: Counter;
 
   constructor() {
     const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
@@ -35,6 +36,25 @@ export class MeshMetrics {
     });
     this.upstreamRestarts = meter.createCounter(Metric.UpstreamRestarts, { description: 'Restarts of upstream MCP servers' });
     this.sessionDuration = meter.createHistogram(Metric.SessionDuration, { unit: 's', description: 'Duration of client sessions' });
+    this.policyDenials = meter.createCounter(Metric.PolicyDenials, {
+      description: 'Requests refused by gateway policy (forbidden, rate limited, over budget, overloaded, circuit open)',
+    });
+  }
+
+  /** Reports a per-server state (e.g. breaker: 0 closed, 1 half-open, 2 open) through a callback read at scrape time. */
+  observeBreakers(states: () => Record<string, string>): void {
+    const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    const gauge = meter.createObservableGauge(Metric.BreakerState, {
+      description: 'Circuit breaker state per server: 0 closed, 1 half-open, 2 open',
+    });
+    const value: Record<string, number> = { closed: 0, halfOpen: 1, 'half-open': 1, open: 2, isolated: 2 };
+    gauge.addCallback((result) => {
+      try {
+        for (const [server, state] of Object.entries(states())) result.observe(value[state] ?? 2, { [Attr.MeshServer]: server });
+      } catch {
+        // Telemetry never breaks the mesh.
+      }
+    });
   }
 
   /** Records one finished request; never throws. */

@@ -35,6 +35,8 @@ export const Metric = {
   UpstreamRestarts: 'mcp_mesh.upstream.restarts',
   SessionDuration: 'mcp.server.session.duration',
   AuditPending: 'mcp_mesh.audit.pending',
+  PolicyDenials: 'mcp_mesh.policy.denials',
+  BreakerState: 'mcp_mesh.breaker.state',
 } as const;
 
 export const MESSAGING_SYSTEM = 'nats';

@@ -25,6 +25,8 @@ export interface MeshOptions {
   cpuProfileDir?: string;
   /** Log level of ingress and bridges (default warn: nothing is logged per call). */
   logLevel?: string;
+  /** Extra arguments of `mcp-mesh ingress` (e.g. `--no-audit`). */
+  ingressArgs?: string[];
   /** The `mcp-mesh` CLI to run (default: this repository's build), e.g. a build of another revision. */
   cli?: string;
 }
@@ -103,7 +105,18 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
     const ingress = new ManagedProcess({
       name: 'ingress',
       command: process.execPath,
-      args: [...nodeFlags('ingress'), cli, 'ingress', '--port', String(port), '--nats-url', nats.url, '--log-level', logLevel],
+      args: [
+        ...nodeFlags('ingress'),
+        cli,
+        'ingress',
+        '--port',
+        String(port),
+        '--nats-url',
+        nats.url,
+        '--log-level',
+        logLevel,
+        ...(options.ingressArgs ?? []),
+      ],
       env,
     });
     processes.push(ingress);

@@ -10,7 +10,7 @@ import {
   type IngressConfig,
 } from '@mcp-mesh/runtime';
 import { traceFields } from '@mcp-mesh/telemetry';
-import { serveIngress } from '../serve-ingress.js';
+import { policyFrom, requiresAuthentication, serveIngress } from '../serve-ingress.js';
 import { startTelemetry } from '../telemetry-sdk.js';
 import { LogLevelSchema, MillisSchema, natsUrlFrom, parseOptions, PortSchema } from '../options.js';
 
@@ -31,6 +31,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 export function ingressConfigFrom(
   base: IngressConfig,
   flags: { port?: number | undefined; host?: string | undefined; timeout?: number | undefined; allowAnonymous?: boolean },
+  authenticated = false,
 ): IngressConfig {
   const merged = IngressConfigSchema.parse({
     ...base,
@@ -38,7 +39,7 @@ export function ingressConfigFrom(
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.timeout === undefined ? {} : { requestTimeoutMs: flags.timeout }),
   });
-  if (!LOOPBACK.has(merged.host) && flags.allowAnonymous !== true) {
+  if (!LOOPBACK.has(merged.host) && flags.allowAnonymous !== true && !authenticated) {
     // No authentication is configured: like Redis's protected mode, serve loopback clients only.
     throw new MeshError(
       'MESH_INVALID_CONFIG',
@@ -52,7 +53,9 @@ export function ingressConfigFrom(
 export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const flags = parseOptions(IngressOptionsSchema, input, 'ingress');
   const file = flags.config ? await loadMeshConfig(flags.config) : undefined;
-  const config = ingressConfigFrom(file?.ingress ?? IngressConfigSchema.parse({}), flags);
+  const base = file?.ingress ?? IngressConfigSchema.parse({});
+  const policy = await policyFrom(file?.policy, flags.config ?? 'flags', base.separator);
+  const config = ingressConfigFrom(base, flags, requiresAuthentication(policy));
   const logger = createLogger({ name: 'mcp-mesh-ingress', level: flags.logLevel, mixin: () => traceFields() });
   const telemetry = startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
   const nc = await connectNats({ url: natsUrlFrom(flags.natsUrl, env, file?.nats.url), name: 'mcp-mesh-ingress' });
@@ -60,6 +63,15 @@ export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = proces
   shutdown.add('telemetry', () => telemetry.shutdown());
   shutdown.add('nats', () => nc.drain());
   const audit = AuditConfigSchema.parse({ ...(file?.audit ?? {}), ...(flags.noAudit ? { enabled: false } : {}) });
-  const served = await serveIngress({ nc, config, audit, prefix: file?.nats.prefix ?? DEFAULT_SUBJECT_PREFIX, logger, telemetry, env });
+  const served = await serveIngress({
+    nc,
+    config,
+    audit,
+    prefix: file?.nats.prefix ?? DEFAULT_SUBJECT_PREFIX,
+    logger,
+    telemetry,
+    policy,
+    env,
+  });
   shutdown.add('ingress', () => served.close());
 }

@@ -6,7 +6,7 @@ import { Backoff } from '@mcp-mesh/bridge';
 import { MeshError } from '@mcp-mesh/protocol';
 import { AuditConfigSchema, connectNats, createLogger, loadMeshConfig, Shutdown } from '@mcp-mesh/runtime';
 import { traceFields } from '@mcp-mesh/telemetry';
-import { serveIngress } from '../serve-ingress.js';
+import { policyFrom, requiresAuthentication, serveIngress } from '../serve-ingress.js';
 import { startTelemetry } from '../telemetry-sdk.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startLocalNats, type LocalNats } from '../local-nats.js';
@@ -54,7 +54,8 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
   const options = parseOptions(UpOptionsSchema, input, 'up');
   const configPath = resolve(options.config);
   const config = await loadMeshConfig(configPath);
-  const ingressConfig = ingressConfigFrom(config.ingress, options);
+  const policy = await policyFrom(config.policy, configPath, config.ingress.separator);
+  const ingressConfig = ingressConfigFrom(config.ingress, options, requiresAuthentication(policy));
   const logger = createLogger({ name: 'mcp-mesh', level: options.logLevel, mixin: () => traceFields() });
   const telemetry = startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
   const shutdown = new Shutdown(logger).listen();
@@ -74,6 +75,7 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
     prefix: config.nats.prefix,
     logger,
     telemetry,
+    policy,
     env,
     discoverSettleMs: 100,
   });
