@@ -99,6 +99,10 @@ export async function startMesh(options: MeshOptions): Promise<Target> {
       MESH_SERVER_NAME,
       '--nats-url',
       nats.url,
+      // The fixture calls back into clients (sampling, elicitation) while several scenarios run at
+      // once: one upstream session per client session routes every callback to the right client.
+      '--session-mode',
+      'per-client',
       '--log-level',
       'warn',
       '--',

@@ -21,7 +21,7 @@ describe('ingress replicas share sessions through NATS KV', () => {
       const ingress = new Ingress({
         nc,
         config: IngressConfigSchema.parse({ port: 0 }),
-        logger: createLogger({ name: `ingress-${i}`, level: 'silent' }),
+        logger: createLogger({ name: `ingress-${i}`, level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
         discoverSettleMs: 50,
       });
       await ingress.start();

@@ -97,7 +97,14 @@ export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<Audi
         if (options.limit !== undefined && yielded >= options.limit) return;
       }
       if (filter.until && parsed.success && Date.parse(parsed.data.time) > filter.until.getTime() && !options.follow) return;
-      if (!options.follow && (msg.seq >= lastSeq || msg.info.pending === 0)) return;
+      if (options.follow) continue;
+      if (msg.seq >= lastSeq) return;
+      // pending 0 before the stream's last sequence: this filter has nothing more, unless the
+      // consumer was reset (a cluster leader change) and under-reports; ask the server to be sure.
+      if (msg.info.pending === 0) {
+        const fresh = await transient(() => consumer.info(false)).catch(() => undefined);
+        if (!fresh || fresh.num_pending === 0) return;
+      }
     }
   } finally {
     options.signal?.removeEventListener('abort', abort);

@@ -18,6 +18,8 @@ interface StatLine {
   ppid: number;
   /** utime + stime, milliseconds. */
   cpuMs: number;
+  /** cutime + cstime: CPU of children this process has waited for (reaped), milliseconds. */
+  reapedCpuMs: number;
 }
 
 function readStat(pid: number): StatLine | undefined {
@@ -28,7 +30,8 @@ function readStat(pid: number): StatLine | undefined {
     // fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
     const ppid = Number(fields[1]);
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return { ppid, cpuMs: (ticks * 1000) / CLOCK_TICKS };
+    const childTicks = Number(fields[13]) + Number(fields[14]);
+    return { ppid, cpuMs: (ticks * 1000) / CLOCK_TICKS, reapedCpuMs: (childTicks * 1000) / CLOCK_TICKS };
   } catch {
     return undefined;
   }
@@ -92,6 +95,11 @@ export interface WatchedProcess {
   role: string;
   /** The pids of this role right now (a role such as "upstream" may be several processes). */
   pids(): number[];
+  /**
+   * A parent whose reaped children belong to this role too (their CPU shows up in its cutime once
+   * they exit): for short-lived upstream processes, e.g. one per request.
+   */
+  reapedBy?: () => number | undefined;
 }
 
 export interface MachineUsage {
@@ -114,6 +122,7 @@ export interface ProcessUsage {
 export class UsageSampler {
   private readonly peaks = new Map<string, number>();
   private readonly cpuStart = new Map<string, Map<number, number>>();
+  private readonly reapedStart = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly machineStart = machineCpu();
 
@@ -125,6 +134,8 @@ export class UsageSampler {
       const start = new Map<number, number>();
       for (const pid of role.pids()) start.set(pid, cpuMs(pid) ?? 0);
       this.cpuStart.set(role.role, start);
+      const parent = role.reapedBy?.();
+      if (parent !== undefined) this.reapedStart.set(role.role, readStat(parent)?.reapedCpuMs ?? 0);
     }
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
@@ -146,6 +157,8 @@ export class UsageSampler {
       const start = this.cpuStart.get(role.role) ?? new Map<number, number>();
       let used = 0;
       for (const pid of role.pids()) used += (cpuMs(pid) ?? 0) - (start.get(pid) ?? 0);
+      const parent = role.reapedBy?.();
+      if (parent !== undefined) used += (readStat(parent)?.reapedCpuMs ?? 0) - (this.reapedStart.get(role.role) ?? 0);
       return { role: role.role, peakRssBytes: this.peaks.get(role.role) ?? 0, cpuMs: used };
     });
     const ours = processes.reduce((sum, usage) => sum + usage.cpuMs, 0);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import {
   BridgeDescriptorSchema,
@@ -8,8 +8,10 @@ import {
   FrameKind,
   MeshError,
   MeshHeader,
+  MeshMethod,
   RegistryKind,
   Subjects,
+  encodeToken,
   type BridgeDescriptor,
   type WireError,
 } from '@mcp-mesh/protocol';
@@ -30,7 +32,8 @@ import {
 } from '@mcp-mesh/telemetry';
 import { performance } from 'node:perf_hooks';
 import { Upstream } from './upstream.js';
-import type { UpstreamNotification } from './upstream-session.js';
+import { ClientUpstreams } from './client-upstreams.js';
+import type { UpstreamNotification, UpstreamReply } from './upstream-session.js';
 
 export interface BridgeOptions {
   server: string;
@@ -44,6 +47,10 @@ export interface BridgeOptions {
   defaultTimeoutMs?: number;
   parentEnv?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
+  /** per-client mode: idle client upstreams close after this long (default 10 minutes). */
+  clientIdleMs?: number;
+  /** per-client mode: at most this many upstreams at once (default 100). */
+  maxClientSessions?: number;
 }
 
 const encoder = new TextEncoder();
@@ -66,6 +73,13 @@ export class Bridge {
   private closing: Promise<void> | undefined;
   private draining = false;
   private readonly active = new Set<Promise<void>>();
+  /** Calls in flight by reply subject, so a cancel from the ingress can stop the right one. */
+  private readonly calls = new Map<string, AbortController>();
+  /** Resource subscriptions of clients, counted: the upstream is subscribed once per URI. */
+  private readonly subscriptions = new Map<string, number>();
+  private instanceSub: Subscription | undefined;
+  private readonly clients: ClientUpstreams | undefined;
+  private cancelSub: Subscription | undefined;
   private readonly metrics = new MeshMetrics();
 
   constructor(private readonly options: BridgeOptions) {
@@ -79,6 +93,18 @@ export class Bridge {
       parentEnv: options.parentEnv ?? process.env,
       ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
     });
+    if (options.config.sessionMode === 'per-client') {
+      this.clients = new ClientUpstreams({
+        server: options.server,
+        config: options.config,
+        logger: options.logger.child({ component: 'client-upstream' }),
+        parentEnv: options.parentEnv ?? process.env,
+        ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+        idleMs: options.clientIdleMs ?? 10 * 60_000,
+        maxSessions: options.maxClientSessions ?? 100,
+        onNotification: (session, notification) => this.publishSessionNotification(session, notification),
+      });
+    }
   }
 
   /** Starts the upstream, then serves it on NATS and announces it. */
@@ -87,6 +113,12 @@ export class Bridge {
     this.upstream.on('change', () => this.announce(RegistryKind.Announce));
     this.upstream.on('restart', () => this.metrics.upstreamRestarts.add(1, { [Attr.MeshServer]: server }));
     this.upstream.on('notification', (notification) => this.publishNotification(notification));
+    // A restarted upstream has forgotten the subscriptions clients made: make them again.
+    this.upstream.on('ready', () => {
+      for (const uri of this.subscriptions.keys()) {
+        void this.upstream.request('resources/subscribe', { uri }, { deadline: Date.now() + 10_000 }, false).catch(() => undefined);
+      }
+    });
     await this.upstream.start();
     this.service = await new Svcm(nc).add({
       name: `mcp-${server}`,
@@ -108,6 +140,33 @@ export class Bridge {
         metadata: { method },
       });
     }
+    // Methods the mesh does not know by name (extensions) arrive under one wildcard endpoint.
+    const extensionTokens = this.subjects.prefixTokens + 3;
+    this.service.addEndpoint('extensions', {
+      subject: `${this.subjects.prefix}.srv.${encodeToken(server)}.ext.>`,
+      handler: (error, msg) => {
+        if (!error) this.track(this.handle(this.subjects.methodOf(msg.subject, extensionTokens), msg));
+      },
+      metadata: { method: '*' },
+    });
+    // Calls addressed to this replica alone (session affinity, subscriptions, tasks).
+    const instanceTokens = this.subjects.prefixTokens + 2;
+    this.instanceSub = nc.subscribe(this.subjects.instanceAll(this.instance), {
+      callback: (error, msg) => {
+        if (!error) this.track(this.handle(this.subjects.methodOf(msg.subject, instanceTokens), msg as ServiceMsg));
+      },
+    });
+    this.cancelSub = nc.subscribe(this.subjects.cancel(server), {
+      callback: (error, msg) => {
+        if (error) return;
+        try {
+          const { reply } = JSON.parse(decoder.decode(msg.data)) as { reply?: string };
+          if (reply) this.calls.get(reply)?.abort();
+        } catch {
+          // Not a cancel message.
+        }
+      },
+    });
     this.discoverSub = nc.subscribe(this.subjects.registry(RegistryKind.Discover), {
       callback: () => this.announce(RegistryKind.Announce),
     });
@@ -128,6 +187,7 @@ export class Bridge {
       server: this.options.server,
       instance: this.instance,
       state: this.draining ? 'draining' : this.upstream.state,
+      sessionMode: this.options.config.sessionMode ?? 'shared',
       upstream: this.upstream.target,
       ...(info
         ? {
@@ -152,6 +212,15 @@ export class Bridge {
     // Nothing is announced before the service answers on its subjects.
     if (!this.service || nc.isClosed() || nc.isDraining()) return;
     nc.publish(this.subjects.registry(kind), encoder.encode(JSON.stringify(this.descriptor())));
+  }
+
+  private publishSessionNotification(session: string, notification: UpstreamNotification): void {
+    const nc = this.options.nc;
+    if (nc.isClosed()) return;
+    nc.publish(
+      this.subjects.session(session, notification.method),
+      encoder.encode(JSON.stringify({ server: this.options.server, ...notification })),
+    );
   }
 
   private publishNotification(notification: UpstreamNotification): void {
@@ -191,6 +260,14 @@ export class Bridge {
     let outcome: Parameters<typeof endSpan>[1] = {};
     try {
       if (this.draining) throw new MeshError('MESH_BRIDGE_DRAINING', `bridge ${this.instance} is shutting down`);
+      const session = msg.headers?.get(MeshHeader.Session) || undefined;
+      if (method === MeshMethod.SessionClose) {
+        if (session) await this.clients?.close(session);
+        this.respond(msg, FrameKind.Result, { result: {} });
+        return;
+      }
+      // per-client mode: each client session has its own upstream; calls without one use the shared upstream.
+      const upstream = this.clients && session ? this.clients.get(session) : this.upstream;
       const body = parseBody(msg);
       const target = targetOf(method, body.params);
       upstreamSpan = tracer.startSpan(
@@ -200,7 +277,7 @@ export class Bridge {
           attributes: {
             [Attr.McpMethodName]: method,
             [Attr.MeshServer]: this.options.server,
-            [Attr.NetworkTransport]: this.upstream.target.kind === 'stdio' ? 'pipe' : 'tcp',
+            [Attr.NetworkTransport]: upstream.target.kind === 'stdio' ? 'pipe' : 'tcp',
             ...targetAttributes(method, body.params),
           },
         },
@@ -208,13 +285,29 @@ export class Bridge {
       );
       // The upstream server sees the mesh's span as its parent, in `params._meta`.
       const params = injectIntoParams(trace.setSpan(parent, upstreamSpan), body.params);
-      const reply = await this.upstream.request(method, params, {
-        deadline: Math.min(deadline, Date.now() + (this.options.config.timeoutMs ?? Number.POSITIVE_INFINITY)),
-        onNotification: (notification) => {
-          upstreamSpan?.addEvent(notification.method);
-          this.respond(msg, FrameKind.Notification, { notification });
-        },
-      });
+      const callDeadline = Math.min(deadline, Date.now() + (this.options.config.timeoutMs ?? Number.POSITIVE_INFINITY));
+      const abort = new AbortController();
+      if (msg.reply) this.calls.set(msg.reply, abort);
+      const subscription = upstream === this.upstream ? this.subscriptionChange(method, params) : undefined;
+      const reply =
+        subscription ??
+        (await upstream
+          .request(method, params, {
+            deadline: callDeadline,
+            signal: abort.signal,
+            onNotification: (notification) => {
+              upstreamSpan?.addEvent(notification.method);
+              this.respond(msg, FrameKind.Notification, { notification });
+            },
+            onServerRequest: (request) => {
+              upstreamSpan?.addEvent(request.method);
+              return this.askClient(msg, request, callDeadline);
+            },
+          })
+          .finally(() => {
+            if (msg.reply) this.calls.delete(msg.reply);
+          }));
+      if (!subscription && upstream === this.upstream && 'result' in reply) this.subscriptionCommitted(method, params);
       if ('error' in reply) {
         outcome = { errorCode: reply.error.code, message: reply.error.message };
         this.respond(msg, FrameKind.Error, { error: reply.error });
@@ -240,6 +333,64 @@ export class Bridge {
         ...(outcome.result?.isError === true ? { [Attr.ErrorType]: 'tool_error' } : {}),
       });
     }
+  }
+
+  /**
+   * Resource subscriptions are counted per URI: the first subscribe and the last unsubscribe go
+   * upstream; the others are answered here. Returns the answer when nothing needs to be sent.
+   */
+  private subscriptionChange(method: string, params: Record<string, unknown> | undefined): { result: Record<string, unknown> } | undefined {
+    const uri = typeof params?.uri === 'string' ? params.uri : undefined;
+    if (!uri) return undefined;
+    const count = this.subscriptions.get(uri) ?? 0;
+    if (method === 'resources/subscribe' && count > 0) {
+      this.subscriptions.set(uri, count + 1);
+      return { result: {} };
+    }
+    if (method === 'resources/unsubscribe' && count > 1) {
+      this.subscriptions.set(uri, count - 1);
+      return { result: {} };
+    }
+    return undefined;
+  }
+
+  private subscriptionCommitted(method: string, params: Record<string, unknown> | undefined): void {
+    const uri = typeof params?.uri === 'string' ? params.uri : undefined;
+    if (!uri) return;
+    if (method === 'resources/subscribe') this.subscriptions.set(uri, (this.subscriptions.get(uri) ?? 0) + 1);
+    if (method === 'resources/unsubscribe') this.subscriptions.delete(uri);
+  }
+
+  /**
+   * Sends a server->client request to the ingress as a `request` frame on the call's reply subject
+   * and waits (until the call's deadline) for the client's answer on a subject of its own.
+   */
+  private askClient(msg: Msg, request: UpstreamNotification, deadline: number): Promise<UpstreamReply> {
+    const nc = this.options.nc;
+    if (!msg.reply) return Promise.resolve({ error: { code: -32603, message: 'the call has no reply subject' } });
+    const inbox = createInbox();
+    return new Promise<UpstreamReply>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          sub.unsubscribe();
+          resolve({ error: { code: -32001, message: `the client did not answer ${request.method} before the call's deadline` } });
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      const sub = nc.subscribe(inbox, {
+        max: 1,
+        callback: (error, answer) => {
+          clearTimeout(timer);
+          if (error) return resolve({ error: { code: -32603, message: error.message } });
+          try {
+            resolve(JSON.parse(decoder.decode(answer.data)) as UpstreamReply);
+          } catch {
+            resolve({ error: { code: -32603, message: 'the ingress answered a server->client request with a body that is not JSON' } });
+          }
+        },
+      });
+      this.respond(msg, FrameKind.Request, { request, replyTo: inbox });
+    });
   }
 
   private respond(msg: Msg, frame: FrameKind, body: unknown, errorCode?: string): void {
@@ -270,6 +421,8 @@ export class Bridge {
       this.draining = true;
       clearInterval(this.heartbeat);
       this.discoverSub?.unsubscribe();
+      this.instanceSub?.unsubscribe();
+      this.cancelSub?.unsubscribe();
       const nc = this.options.nc;
       if (!nc.isClosed()) {
         nc.publish(
@@ -279,6 +432,7 @@ export class Bridge {
       }
       await this.service?.stop().catch(() => undefined);
       await Promise.allSettled([...this.active]);
+      await this.clients?.closeAll();
       await this.upstream.stop();
       if (!nc.isClosed()) await nc.flush().catch(() => undefined);
     })();

@@ -21,8 +21,10 @@ export interface RequestOptions {
   /** Absolute deadline, epoch milliseconds. */
   deadline: number;
   signal?: AbortSignal;
-  /** Notifications that belong to this request (progress with its token). */
+  /** Notifications that belong to this request (progress with its token, logging while it is the only call). */
   onNotification?: (notification: UpstreamNotification) => void;
+  /** Server->client requests (sampling, elicitation, roots) made while this request was the only call. */
+  onServerRequest?: (request: UpstreamNotification) => Promise<UpstreamReply>;
 }
 
 export type UpstreamReply = { result: Record<string, unknown> } | { error: WireError };
@@ -35,6 +37,7 @@ interface Pending {
   progressToken: string | number | undefined;
   upstreamToken: string | undefined;
   onNotification: ((notification: UpstreamNotification) => void) | undefined;
+  onServerRequest: RequestOptions['onServerRequest'];
   cleanup: () => void;
 }
 
@@ -63,6 +66,8 @@ export class UpstreamSession {
   constructor(
     private readonly transport: Transport,
     private readonly describeExit: () => string | undefined = () => undefined,
+    /** Every call on this session comes from one client (per-client mode): any call can take its callbacks. */
+    private readonly singleClient = false,
   ) {
     transport.onmessage = (message) => this.receive(message as JsonRpcLike);
     transport.onclose = () => this.closed(this.describeExit() ?? 'connection closed');
@@ -79,7 +84,8 @@ export class UpstreamSession {
       'initialize',
       {
         protocolVersion: UPSTREAM_PROTOCOL_VERSION,
-        capabilities: {},
+        // The mesh routes these to the client that caused them (and answers with an error when that client lacks them).
+        capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
         clientInfo: MESH_CLIENT_INFO,
       },
       { deadline: Date.now() + timeoutMs },
@@ -129,6 +135,7 @@ export class UpstreamSession {
         progressToken,
         upstreamToken,
         onNotification: options.onNotification,
+        onServerRequest: options.onServerRequest,
         cleanup: () => {
           clearTimeout(timer);
           options.signal?.removeEventListener('abort', onAbort);
@@ -163,18 +170,11 @@ export class UpstreamSession {
       return;
     }
     if (message.method === undefined) return;
+    const notification: UpstreamNotification = { method: message.method, ...(message.params ? { params: message.params } : {}) };
     if (message.id !== undefined) {
-      // A server->client request (sampling, elicitation, roots): answered plainly rather than left hanging.
-      void this.transport
-        .send({
-          jsonrpc: '2.0',
-          id: message.id,
-          error: { code: -32601, message: `mcp-mesh does not route ${message.method} to clients yet` },
-        })
-        .catch(() => undefined);
+      void this.serverRequest(message.id, notification);
       return;
     }
-    const notification: UpstreamNotification = { method: message.method, ...(message.params ? { params: message.params } : {}) };
     if (message.method === 'notifications/progress') {
       const token = message.params?.progressToken;
       for (const entry of this.pending.values()) {
@@ -185,7 +185,49 @@ export class UpstreamSession {
       }
       return;
     }
+    // A stdio server's log lines carry no request id: while exactly one call is in flight they
+    // belong to it (per-client sessions make this exact); otherwise they go to the server's subject.
+    const only = this.onlyPending();
+    if (message.method === 'notifications/message' && only?.onNotification) {
+      only.onNotification(notification);
+      return;
+    }
     this.onNotification?.(notification);
+  }
+
+  private onlyPending(): Pending | undefined {
+    const calls = [...this.pending.values()].filter((entry) => entry.method !== 'initialize');
+    if (calls.length === 1 || (this.singleClient && calls.length > 1)) return calls.at(-1);
+    return undefined;
+  }
+
+  /**
+   * A server->client request (sampling, elicitation, roots/list) goes to the client whose call
+   * caused it: the only call in flight. With several calls in flight on a shared session it
+   * cannot be attributed, and is refused with a clear error rather than left hanging.
+   */
+  private async serverRequest(id: string | number, request: UpstreamNotification): Promise<void> {
+    const only = this.onlyPending();
+    let reply: UpstreamReply;
+    if (!only?.onServerRequest) {
+      reply = {
+        error: {
+          code: -32601,
+          message:
+            this.pending.size > 1
+              ? `mcp-mesh cannot tell which of ${this.pending.size} concurrent calls sent ${request.method} on a shared upstream session; use sessionMode "per-client" for this server`
+              : `${request.method} arrived outside any call: mcp-mesh has no client to route it to`,
+        },
+      };
+    } else {
+      try {
+        reply = await only.onServerRequest(request);
+      } catch (error) {
+        reply = { error: { code: -32603, message: `the client did not answer ${request.method}: ${(error as Error).message}` } };
+      }
+    }
+    const response = 'error' in reply ? { jsonrpc: '2.0', id, error: reply.error } : { jsonrpc: '2.0', id, result: reply.result };
+    await this.transport.send(response as JSONRPCMessage).catch(() => undefined);
   }
 
   private closed(reason: string): void {

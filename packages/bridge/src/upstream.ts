@@ -22,6 +22,8 @@ export interface UpstreamOptions {
   /** Deadline for the upstream's initialize handshake (npx may download first), milliseconds. */
   startTimeoutMs?: number;
   backoff?: Backoff;
+  /** This upstream serves one client session only (per-client mode). */
+  singleClient?: boolean;
 }
 
 export interface UpstreamEvents {
@@ -31,6 +33,8 @@ export interface UpstreamEvents {
   notification: [UpstreamNotification];
   /** The upstream ended unexpectedly and a restart is scheduled. */
   restart: [reason: string];
+  /** The upstream is (again) initialized and serving. */
+  ready: [];
 }
 
 const LIST_CAPABILITY: Record<ListKind, string> = {
@@ -102,7 +106,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private async connect(): Promise<void> {
     if (this.stopping) return;
     const { transport, describeExit } = this.createTransport();
-    const session = new UpstreamSession(transport, describeExit);
+    const session = new UpstreamSession(transport, describeExit, this.options.singleClient ?? false);
     session.onNotification = (notification) => this.onUpstreamNotification(notification);
     session.onClose = (reason) => this.onSessionClosed(session, reason);
     this.session = session;
@@ -118,6 +122,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }
     if (this.session !== session || this.stopping) return;
     this.setState('ready');
+    this.emit('ready');
     this.options.logger.info(
       { serverInfo: this.info.serverInfo, protocolVersion: this.info.protocolVersion, counts: this.counts },
       'upstream ready',

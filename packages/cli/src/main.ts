@@ -56,6 +56,7 @@ program
   .option('--timeout <ms>', 'deadline of one call to the server')
   .option('--heartbeat <ms>', 'heartbeat period')
   .option('--metrics-port <port>', 'serve Prometheus metrics on this port')
+  .option('--session-mode <mode>', 'shared (one upstream session per replica, default) or per-client (one per client session)')
   .addOption(logLevel())
   .argument('[command...]', 'the server command and its arguments, after --')
   .action((command: string[], options) => runBridge({ ...options, command }).catch(fail));

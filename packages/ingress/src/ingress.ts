@@ -11,8 +11,18 @@ import {
   type NodeMcpRequestHandler,
 } from '@modelcontextprotocol/node';
 import { WebStandardStreamableHTTPServerTransport, type Server } from '@modelcontextprotocol/server';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { JsonRpcCode, MeshError, ListMethods, Subjects, newAuditEventId, type AuditSink, type ListKind } from '@mcp-mesh/protocol';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  JsonRpcCode,
+  MeshError,
+  MeshMethod,
+  ListMethods,
+  Subjects,
+  decodeToken,
+  newAuditEventId,
+  type AuditSink,
+  type ListKind,
+} from '@mcp-mesh/protocol';
 import type { IngressConfig, Logger } from '@mcp-mesh/runtime';
 import { MeshMetrics } from '@mcp-mesh/telemetry';
 import {
@@ -31,8 +41,9 @@ import { MeshClient } from './mesh-client.js';
 import { Registry, type RegistryChange } from './registry.js';
 import { scopeIncludes, scopeLabel, type Scope } from './scope.js';
 import { RequestObserver } from './request-observer.js';
-import { createSessionServer } from './session-server.js';
+import { createSessionServer, type SessionState } from './session-server.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
+import { BoundedEventStore } from './event-store.js';
 
 export interface IngressOptions {
   nc: NatsConnection;
@@ -53,9 +64,13 @@ export interface IngressOptions {
   policy?: Policy;
   /** Count tokens in tool results for the token metric (default true). */
   countTokens?: boolean;
+  /** SSE events kept per session for resumption with Last-Event-ID (default 1000). */
+  eventsPerSession?: number;
 }
 
 const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
+/** MCP log levels, least severe first. */
+const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
 interface Session {
   id: string;
@@ -65,6 +80,7 @@ interface Session {
   handle: NodeMcpRequestHandler;
   record: SessionRecord;
   identity: Identity;
+  state: SessionState;
   lastSeen: number;
   startedAt: number;
 }
@@ -94,6 +110,10 @@ export class Ingress {
   private readonly validateHost: (req: IncomingMessage, res: ServerResponse) => boolean;
   private readonly validateOrigin: (req: IncomingMessage, res: ServerResponse) => boolean;
   private sweeper: NodeJS.Timeout | undefined;
+  private notifySub: Subscription | undefined;
+  private sessionSub: Subscription | undefined;
+  private readonly subjects: Subjects;
+  private readonly recentNotices = new Map<string, number>();
   private readonly metrics = new MeshMetrics();
   private policy: Policy | undefined;
   private tokens: TokenCounter | undefined;
@@ -102,6 +122,7 @@ export class Ingress {
 
   constructor(private readonly options: IngressOptions) {
     const subjects = new Subjects(options.prefix);
+    this.subjects = subjects;
     const logger = options.logger;
     this.registry = new Registry(options.nc, subjects, logger.child({ component: 'registry' }));
     this.client = new MeshClient(options.nc, subjects);
@@ -132,6 +153,17 @@ export class Ingress {
     if (this.options.countTokens !== false) this.tokens = await createTokenCounter();
     if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
     await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open()]);
+    this.notifySub = this.options.nc.subscribe(`${this.subjects.prefix}.notify.>`, {
+      callback: (error, msg) => {
+        if (!error) this.deliverNotification(msg.subject, msg.data);
+      },
+    });
+    // Notifications of one client's own upstream (per-client servers) name its session.
+    this.sessionSub = this.options.nc.subscribe(`${this.subjects.prefix}.session.>`, {
+      callback: (error, msg) => {
+        if (!error) this.deliverNotification(msg.subject, msg.data, true);
+      },
+    });
     const { host, port } = this.options.config;
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
@@ -339,6 +371,7 @@ export class Ingress {
   /** One SDK server and transport for a session; registered once its initialize succeeds. */
   private createSession(scope: Scope, record: SessionRecord, identity: Identity, newId: () => string, resumed = false): Session {
     const logger = this.options.logger.child({ component: 'session' });
+    const state: SessionState = { subscriptions: new Map(), instances: new Map() };
     const observer = new RequestObserver({
       logger,
       metrics: this.metrics,
@@ -359,10 +392,14 @@ export class Ingress {
       policy: this.policy!,
       metrics: this.metrics,
       tokens: this.tokens,
+      state,
     });
-    const session = { id: '', scope, server, record, identity, lastSeen: Date.now(), startedAt: Date.now() } as Session;
+    const session = { id: '', scope, server, record, identity, state, lastSeen: Date.now(), startedAt: Date.now() } as Session;
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: newId,
+      // Resumability: events kept per session (bounded) and replayed after Last-Event-ID.
+      eventStore: new BoundedEventStore(this.options.eventsPerSession ?? 1_000),
+      retryInterval: 1_000,
       onsessioninitialized: (id) => {
         session.id = id;
         this.sessions.set(id, session);
@@ -373,7 +410,7 @@ export class Ingress {
       },
       // The client ended the session (DELETE): no replica may continue it.
       onsessionclosed: (id) => {
-        this.endSession(id);
+        this.endSession(id, true);
         void this.sessionStore.delete(id);
       },
     });
@@ -408,7 +445,7 @@ export class Ingress {
       },
     );
     const text = await init.text();
-    const json = text.startsWith('{') ? text : (text.split('\n').find((line) => line.startsWith('data: ')) ?? 'data: {}').slice(6);
+    const json = text.startsWith('{') ? text : (text.split('\n').find((line) => line.startsWith('data: {')) ?? 'data: {}').slice(6);
     const negotiated = (JSON.parse(json) as { result?: { protocolVersion?: string } }).result?.protocolVersion;
     if (!negotiated || !this.sessions.has(id)) return undefined;
     const initialized = { jsonrpc: '2.0', method: 'notifications/initialized' };
@@ -424,10 +461,17 @@ export class Ingress {
     return session;
   }
 
-  private endSession(id: string): void {
+  /** Forgets a local session; `over` when the client ended it or it idled out (not on shutdown: another replica may continue it). */
+  private endSession(id: string, over = false): void {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    // per-client bridges close this session's upstreams now rather than when they idle out.
+    for (const [server, instance] of over ? session.state.instances : []) {
+      void this.client
+        .call(server, MeshMethod.SessionClose, undefined, { deadline: Date.now() + 2_000, session: id, instance })
+        .catch(() => undefined);
+    }
     this.metrics.record(this.metrics.sessionDuration, (Date.now() - session.startedAt) / 1_000, { endpoint: scopeLabel(session.scope) });
     this.options.logger.info({ session: id }, 'session ended');
     this.auditSession('session.end', id, session.scope);
@@ -453,6 +497,9 @@ export class Ingress {
     for (const session of this.sessions.values()) {
       if (!scopeIncludes(session.scope, change.server)) continue;
       const notify = (method: string) => {
+        const key = `${session.id}:${method}`;
+        if (Date.now() - (this.recentNotices.get(key) ?? 0) < 250) return;
+        this.recentNotices.set(key, Date.now());
         session.server.notification({ method } as never).catch(() => undefined);
       };
       if (kinds.has('tools')) notify(ListMethods.tools.notification);
@@ -461,11 +508,50 @@ export class Ingress {
     }
   }
 
+  /**
+   * A server notification that belongs to no call, from `mcp.v1.notify.<server>.…`: log messages
+   * go to sessions that set a log level at or below theirs, `resources/updated` to sessions
+   * subscribed to that URI, list changes to every session that sees the server.
+   */
+  private deliverNotification(subject: string, data: Uint8Array, forSession = false): void {
+    let notification: { method: string; params?: Record<string, unknown>; server?: string };
+    try {
+      notification = JSON.parse(new TextDecoder().decode(data)) as typeof notification;
+    } catch {
+      return;
+    }
+    const token = decodeToken(subject.split('.')[this.subjects.prefixTokens + 1] ?? '');
+    const server = forSession ? (notification.server ?? '') : token;
+    const { server: _server, ...plain } = notification;
+    notification = plain;
+    const targets = forSession ? [this.sessions.get(token)].filter((s): s is Session => s !== undefined) : this.sessions.values();
+    for (const session of targets) {
+      if (!scopeIncludes(session.scope, server)) continue;
+      if (notification.method === 'notifications/message') {
+        const level = String(notification.params?.level ?? 'info');
+        if (!session.state.logLevel || LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(session.state.logLevel)) continue;
+      } else if (notification.method === 'notifications/resources/updated') {
+        const uri = notification.params?.uri;
+        const subscribed = [...session.state.subscriptions.entries()].find(([, held]) => held.server === server && held.uri === uri);
+        if (!subscribed) continue;
+        // Tell the client by the URI it subscribed with (a mesh-rewritten one on /mcp).
+        notification = { ...notification, params: { ...notification.params, uri: subscribed[0] } };
+      } else if (notification.method.endsWith('/list_changed')) {
+        // Several replicas relay the same upstream change: tell each session once.
+        const key = `${session.id}:${notification.method}`;
+        const last = this.recentNotices.get(key) ?? 0;
+        if (Date.now() - last < 250) continue;
+        this.recentNotices.set(key, Date.now());
+      }
+      session.server.notification(notification as never).catch(() => undefined);
+    }
+  }
+
   private sweepSessions(idleMs: number): void {
     const now = Date.now();
     for (const session of [...this.sessions.values()]) {
       if (now - session.lastSeen > idleMs) {
-        this.endSession(session.id);
+        this.endSession(session.id, true);
         void session.transport.close().catch(() => undefined);
       }
     }
@@ -480,6 +566,8 @@ export class Ingress {
       for (const id of [...this.sessions.keys()]) this.endSession(id);
       this.http.closeAllConnections();
       await closed;
+      this.notifySub?.unsubscribe();
+      this.sessionSub?.unsubscribe();
       this.client.close();
       this.registry.close();
     })();

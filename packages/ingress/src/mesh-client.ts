@@ -1,7 +1,7 @@
 import { propagation, SpanKind, trace as otelTrace, type Context, type Span } from '@opentelemetry/api';
 import { Attr, endSpan, MESSAGING_SYSTEM, meshTracer, natsHeaderSetter } from '@mcp-mesh/telemetry';
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { FrameKind, MeshError, MeshHeader, Subjects, meshCodeOf, type WireError } from '@mcp-mesh/protocol';
+import { FrameKind, MeshError, MeshHeader, Subjects, isForwardedMethod, meshCodeOf, type WireError } from '@mcp-mesh/protocol';
 
 export interface CallOptions {
   /** Absolute deadline, epoch milliseconds. */
@@ -14,6 +14,13 @@ export interface CallOptions {
   stats?: { bytes?: number; instance?: string };
   /** Parent trace context: the call gets a PRODUCER span whose context travels in the NATS headers. */
   trace?: Context;
+  /** Server->client requests made during the call (sampling, elicitation, roots): the client answers. */
+  onRequest?: (request: {
+    method: string;
+    params?: Record<string, unknown>;
+  }) => Promise<{ result: Record<string, unknown> } | { error: WireError }>;
+  /** Send to this bridge replica instead of any replica of the server. */
+  instance?: string;
 }
 
 /** An error the upstream server (or its bridge) answered with: forwarded to the client as it is. */
@@ -34,6 +41,8 @@ interface Pending {
   reject: (error: Error) => void;
   onNotification: CallOptions['onNotification'];
   stats: CallOptions['stats'];
+  onRequest: CallOptions['onRequest'];
+  reply: string;
   span: Span | undefined;
   timer: NodeJS.Timeout;
 }
@@ -78,7 +87,11 @@ export class MeshClient {
     options: CallOptions,
   ): Promise<Record<string, unknown>> {
     if (this.nc.isClosed()) return Promise.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress has no connection to NATS'));
-    const subject = this.subjects.server(server, method);
+    const subject = options.instance
+      ? this.subjects.instance(options.instance, method)
+      : isForwardedMethod(method)
+        ? this.subjects.server(server, method)
+        : this.subjects.extension(server, method);
     const token = (++this.seq).toString(36);
     const reply = `${this.inboxPrefix}.${token}`;
     const h = natsHeaders();
@@ -128,12 +141,19 @@ export class MeshClient {
         reject,
         onNotification: options.onNotification,
         stats: options.stats,
+        onRequest: options.onRequest,
+        reply,
         span,
         timer,
       });
       options.signal?.addEventListener(
         'abort',
-        () => this.fail(token, new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } })),
+        () => {
+          // Tell the bridge (whichever replica holds the call) to cancel it upstream.
+          if (this.pending.has(token) && !this.nc.isClosed())
+            this.nc.publish(this.subjects.cancel(server), encoder.encode(JSON.stringify({ reply })));
+          this.fail(token, new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } }));
+        },
         { once: true },
       );
       try {
@@ -185,6 +205,11 @@ export class MeshClient {
       this.fail(token, new MeshError('MESH_INTERNAL', 'a bridge sent a frame that is not JSON', { cause }));
       return;
     }
+    if (frame === FrameKind.Request) {
+      const { request, replyTo } = body as { request?: { method: string; params?: Record<string, unknown> }; replyTo?: string };
+      if (request && typeof replyTo === 'string') void this.answer(entry, request, replyTo);
+      return;
+    }
     if (frame === FrameKind.Notification) {
       const notification = body.notification as { method: string; params?: Record<string, unknown> } | undefined;
       if (notification) entry.onNotification?.(notification);
@@ -201,6 +226,21 @@ export class MeshClient {
     }
     this.settle(token);
     entry.resolve((body.result ?? {}) as Record<string, unknown>);
+  }
+
+  /** Asks the client (through the call's handler) and sends its answer to the bridge. */
+  private async answer(entry: Pending, request: { method: string; params?: Record<string, unknown> }, replyTo: string): Promise<void> {
+    let reply: { result: Record<string, unknown> } | { error: WireError };
+    if (!entry.onRequest) {
+      reply = { error: { code: -32601, message: `this client session cannot answer ${request.method}` } };
+    } else {
+      try {
+        reply = await entry.onRequest(request);
+      } catch (error) {
+        reply = { error: { code: -32603, message: (error as Error).message } };
+      }
+    }
+    if (!this.nc.isClosed()) this.nc.publish(replyTo, encoder.encode(JSON.stringify(reply)));
   }
 
   close(): void {

@@ -28,6 +28,7 @@ export interface SessionServerDeps {
   metrics: MeshMetrics;
   /** Counts tokens in tool results for the token metric (budgets count their own). */
   tokens: TokenCounter | undefined;
+  state: SessionState;
 }
 
 /** What RBAC decides on, per forwarded method. */
@@ -40,22 +41,41 @@ const LIST_KIND: Record<ListKind, Exclude<PolicyKind, 'server'>> = {
 };
 
 type Params = Record<string, unknown> | undefined;
+
+/** A schema that accepts any answer: the client's result goes back to the upstream as it is. */
+const PASSTHROUGH = {
+  '~standard': { version: 1, vendor: 'mcp-mesh', validate: (value: unknown) => ({ value }) },
+};
 type Named = Record<string, unknown> & { name: string };
 
-/** Capabilities the mesh carries for one upstream (list_changed is always delivered by the mesh). */
+/**
+ * The upstream's capabilities as the mesh carries them: everything passes through (logging,
+ * subscriptions, completions, experimental and extension capabilities), and list_changed is
+ * always on because the mesh delivers it.
+ */
 function carriedCapabilities(upstream: Record<string, unknown> | undefined): Record<string, unknown> {
-  const caps: Record<string, unknown> = {};
-  if (upstream?.tools) caps.tools = { listChanged: true };
-  if (upstream?.prompts) caps.prompts = { listChanged: true };
-  if (upstream?.resources) caps.resources = { listChanged: true };
-  if (upstream?.completions) caps.completions = {};
+  const caps: Record<string, unknown> = { ...upstream };
+  for (const list of ['tools', 'prompts', 'resources']) {
+    if (caps[list]) caps[list] = { ...(caps[list] as Record<string, unknown>), listChanged: true };
+  }
   return caps;
 }
 
+/** Per-session state the mesh keeps for features outside single calls. */
+export interface SessionState {
+  /** Minimum level of log messages this client asked for (logging/setLevel). */
+  logLevel?: string;
+  /** Resource subscriptions by the URI the client used: which server and replica hold them. */
+  subscriptions: Map<string, { server: string; uri: string; instance?: string }>;
+  /** per-client servers: the bridge replica that holds this session's upstream, by server. */
+  instances: Map<string, string>;
+}
+
 const AGGREGATE_CAPABILITIES = {
+  logging: {},
   tools: { listChanged: true },
   prompts: { listChanged: true },
-  resources: { listChanged: true },
+  resources: { listChanged: true, subscribe: true },
   completions: {},
 };
 
@@ -87,27 +107,67 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     method: string,
     params: Params,
     ctx: ServerContext,
-    asked: { kind: PolicyKind; name?: string } = { kind: 'server' },
+    asked: { kind: PolicyKind; name?: string; instance?: string } = { kind: 'server' },
   ) => {
     note.server = target;
     policy.authorizer.authorize(identity, { kind: asked.kind, server: target, ...(asked.name === undefined ? {} : { name: asked.name }) });
     await policy.rateLimits?.take({ principal, server: target });
     if (method === 'tools/call') policy.tokenBudgets?.check(principal);
     const deadline = Date.now() + deps.requestTimeoutMs;
-    const result = await policy.guard.run(
-      { method, server: target, ...(asked.kind === 'tool' && asked.name ? { tool: asked.name } : {}), deadline, signal: ctx.mcpReq.signal },
-      () =>
-        client.call(target, method, params, {
+    // per-client servers keep this session's upstream on one replica: every call goes there.
+    const perClient = registry.descriptor(target)?.sessionMode === 'per-client';
+    const pinned = asked.instance ?? (perClient ? deps.state.instances.get(target) : undefined);
+    if (pinned) asked = { ...asked, instance: pinned };
+    const result = await policy.guard
+      .run(
+        {
+          method,
+          server: target,
+          ...(asked.kind === 'tool' && asked.name ? { tool: asked.name } : {}),
           deadline,
           signal: ctx.mcpReq.signal,
-          trace,
-          stats: note.stats,
-          ...(ctx.sessionId ? { session: ctx.sessionId } : {}),
-          onNotification: (notification) => {
-            void ctx.mcpReq.notify(notification as never).catch(() => undefined);
-          },
-        }),
-    );
+        },
+        () =>
+          client.call(target, method, params, {
+            deadline,
+            signal: ctx.mcpReq.signal,
+            trace,
+            stats: note.stats,
+            ...(ctx.sessionId ? { session: ctx.sessionId } : {}),
+            onNotification: (notification) => {
+              void ctx.mcpReq.notify(notification as never).catch(() => undefined);
+            },
+            // Sampling, elicitation and roots requests of this call go to this client, on this call's stream.
+            onRequest: async (request) => {
+              try {
+                const result = await ctx.mcpReq.send({ method: request.method, params: request.params } as never, PASSTHROUGH as never);
+                return { result: result as Record<string, unknown> };
+              } catch (error) {
+                const e = error as { code?: number; message?: string; data?: unknown };
+                return {
+                  error: {
+                    code: typeof e.code === 'number' ? e.code : -32603,
+                    message: e.message ?? String(error),
+                    ...(e.data === undefined ? {} : { data: e.data }),
+                  },
+                };
+              }
+            },
+            ...(asked.instance ? { instance: asked.instance } : {}),
+          }),
+      )
+      .catch((error: unknown) => {
+        if (pinned && error instanceof MeshError && error.code === 'MESH_SERVER_UNAVAILABLE') {
+          deps.state.instances.delete(target);
+          throw new MeshError(
+            'MESH_SERVER_UNAVAILABLE',
+            `the replica of '${target}' that held this session's upstream is gone, and the upstream's session state with it; the next call starts a new one`,
+            { details: { server: target, instance: pinned } },
+          );
+        }
+        throw error;
+      });
+    if (perClient && note.stats.instance) deps.state.instances.set(target, note.stats.instance);
     if (method === 'tools/call') {
       let tokens = 0;
       if (policy.tokenBudgets) {
@@ -197,6 +257,59 @@ export function createSessionServer(deps: SessionServerDeps): Server {
         : result.contents;
       return { ...result, contents };
     });
+  }
+  if ((capabilities.resources as { subscribe?: boolean } | undefined)?.subscribe) {
+    handle('resources/subscribe', async (params, note, trace, ctx) => {
+      const uri = (params as { uri: string }).uri;
+      note.target = uri;
+      const target = single ? { server: single, name: uri } : await catalog.resolveResource(uri);
+      await forward(note, trace, target.server, 'resources/subscribe', { ...params, uri: target.name }, ctx, {
+        kind: 'resource',
+        name: target.name,
+      });
+      deps.state.subscriptions.set(uri, {
+        server: target.server,
+        uri: target.name,
+        ...(note.stats.instance ? { instance: note.stats.instance } : {}),
+      });
+      return {};
+    });
+    handle('resources/unsubscribe', async (params, note, trace, ctx) => {
+      const uri = (params as { uri: string }).uri;
+      note.target = uri;
+      const held = deps.state.subscriptions.get(uri);
+      if (!held) return {};
+      deps.state.subscriptions.delete(uri);
+      // The replica that counted the subscribe counts the unsubscribe.
+      return forward(note, trace, held.server, 'resources/unsubscribe', { ...params, uri: held.uri }, ctx, {
+        kind: 'resource',
+        name: held.uri,
+        ...(held.instance ? { instance: held.instance } : {}),
+      });
+    });
+  }
+  if (capabilities.logging) {
+    handle('logging/setLevel', async (params, note, trace, ctx) => {
+      deps.state.logLevel = (params as { level: string }).level;
+      if (single) return forward(note, trace, single, 'logging/setLevel', params, ctx);
+      // On /mcp the level goes to every live server that logs; one that fails is left out.
+      const targets = registry.liveServers().filter((name) => registry.descriptor(name)?.capabilities?.logging);
+      await Promise.allSettled(targets.map((name) => forward({ stats: {} }, trace, name, 'logging/setLevel', params, ctx)));
+      return {};
+    });
+  }
+  if (single) {
+    // Methods the mesh does not know by name (extensions, newer spec methods) pass through to the server.
+    server.fallbackRequestHandler = async (request, ctx) =>
+      observer.observe(
+        request.method,
+        request.params as Params,
+        { ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {}), requestId: ctx.mcpReq.id },
+        (note, trace) =>
+          forward(note, trace, single, request.method, request.params as Params, ctx as ServerContext).catch((error: unknown) => {
+            throw toProtocolError(error, logger, { method: request.method, scope: single });
+          }),
+      ) as never;
   }
   if (capabilities.completions) {
     handle('completion/complete', async (params, note, trace, ctx) => {

@@ -40,6 +40,8 @@ export const BridgeDescriptorSchema = z.object({
   restarts: z.number().int().nonnegative(),
   ttlMs: z.number().int().positive(),
   inFlight: z.number().int().nonnegative(),
+  /** How client sessions map to upstream sessions on this replica. */
+  sessionMode: z.enum(['shared', 'per-client']).optional(),
   /** When this copy was published (the sender's clock), for clock-skew checks. */
   sentAt: z.string().optional(),
 });

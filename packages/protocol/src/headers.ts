@@ -14,13 +14,22 @@ export const MeshHeader = {
   Instance: 'Mcp-Mesh-Instance',
 } as const;
 
+/** Mesh-internal methods on instance subjects (never forwarded upstream). */
+export const MeshMethod = {
+  /** The client session ended: a per-client bridge closes that session's upstream. */
+  SessionClose: 'mesh/session/close',
+} as const;
+
 /**
- * Frames on a call's reply inbox: zero or more `notification` frames (progress, logging) then
- * exactly one `result` or `error` frame.
+ * Frames on a call's reply inbox: zero or more `notification` frames (progress, logging) and
+ * `request` frames (sampling, elicitation, roots, each answered on its own subject), then exactly
+ * one `result` or `error` frame.
  */
 export const FrameKind = {
   Result: 'result',
   Error: 'error',
   Notification: 'notification',
+  /** A server->client request made during the call; the body names the subject to answer on. */
+  Request: 'request',
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];

@@ -1,5 +1,5 @@
 export { DEFAULT_SUBJECT_PREFIX, Subjects, RegistryKind, encodeToken, decodeToken, methodTokens, assertPrefix } from './subjects.js';
-export { MeshHeader, FrameKind } from './headers.js';
+export { MeshHeader, FrameKind, MeshMethod } from './headers.js';
 export { ErrorCodes, JsonRpcCode, MeshError, isErrorCode, meshCodeOf } from './errors.js';
 export type { ErrorCode, WireError } from './errors.js';
 export { CallRequestSchema, WireErrorSchema, ResultFrameSchema, ErrorFrameSchema, NotificationFrameSchema } from './envelope.js';

@@ -12,6 +12,9 @@ export const ForwardedMethods = [
   'resources/templates/list',
   'resources/read',
   'completion/complete',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'logging/setLevel',
 ] as const;
 export type ForwardedMethod = (typeof ForwardedMethods)[number];
 

@@ -61,9 +61,42 @@ export class Subjects {
     return `${this.prefix}.srv.${encodeToken(server)}.${methodTokens(method)}`;
   }
 
+  /**
+   * Methods the mesh does not know by name (extensions such as `tasks/get`, `skills/list`) travel
+   * under one wildcard: `mcp.v1.srv.<server>.ext.<method tokens>`.
+   */
+  extension(server: string, method: string): string {
+    return `${this.prefix}.srv.${encodeToken(server)}.ext.${methodTokens(method)}`;
+  }
+
+  /** The method carried by an extension or instance subject, from its tokens after `after` tokens. */
+  methodOf(subject: string, after: number): string {
+    return subject.split('.').slice(after).map(decodeToken).join('/');
+  }
+
+  /** `mcp.v1.session.<sid>.<method tokens>`: messages for one client session that belong to no call. */
+  session(sessionId: string, method: string): string {
+    return `${this.prefix}.session.${encodeToken(sessionId)}.${methodTokens(method)}`;
+  }
+
+  /** `mcp.v1.cancel.<server>`: every replica hears it and stops the call whose reply subject it names. */
+  cancel(server: string): string {
+    return `${this.prefix}.cancel.${encodeToken(server)}`;
+  }
+
   /** `mcp.v1.inst.<instance>.<method tokens>`: the same, addressed to one bridge replica. */
   instance(instance: string, method: string): string {
     return `${this.prefix}.inst.${encodeToken(instance)}.${methodTokens(method)}`;
+  }
+
+  /** Every method subject of one bridge replica. */
+  instanceAll(instance: string): string {
+    return `${this.prefix}.inst.${encodeToken(instance)}.>`;
+  }
+
+  /** Tokens in the prefix, to find where a subject's method tokens start. */
+  get prefixTokens(): number {
+    return this.prefix.split('.').length;
   }
 
   /** `mcp.v1.registry.<kind>` with kind announce | heartbeat | bye | discover. */

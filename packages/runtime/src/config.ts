@@ -17,6 +17,11 @@ const CommonServerFields = {
   replicas: z.number().int().min(1).max(32).optional(),
   /** Deadline of one call to this server, milliseconds. */
   timeoutMs: z.number().int().min(10).max(3_600_000).optional(),
+  /**
+   * `shared`: one upstream session per bridge replica, multiplexed (default). `per-client`: one
+   * upstream session per client session, for servers that keep state or call back into the client.
+   */
+  sessionMode: z.enum(['shared', 'per-client']).optional(),
   description: z.string().optional(),
 };
 

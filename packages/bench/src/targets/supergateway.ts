@@ -50,7 +50,7 @@ export async function startSupergateway(options: SupergatewayOptions): Promise<B
         : 'supergateway default stateless mode (a new upstream child per request)',
     watched: [
       { role: 'supergateway', pids: () => [gateway.pid] },
-      { role: 'upstream', pids: () => nodeDescendants(gateway.pid) },
+      { role: 'upstream', pids: () => nodeDescendants(gateway.pid), reapedBy: () => (gateway.running ? gateway.pid : undefined) },
     ],
     callers: sessions,
     close,

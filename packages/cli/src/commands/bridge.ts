@@ -18,6 +18,7 @@ export const BridgeOptionsSchema = z
     timeout: MillisSchema.optional(),
     heartbeat: MillisSchema.optional(),
     metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
+    sessionMode: z.enum(['shared', 'per-client']).optional(),
     logLevel: LogLevelSchema.default('info'),
     command: z.array(z.string()).default([]),
   })
@@ -47,7 +48,10 @@ async function resolveServer(options: BridgeCommandOptions): Promise<{ server: S
     return { server, natsUrl: config.nats.url, prefix: config.nats.prefix };
   }
   const env = Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-  const common = options.timeout === undefined ? {} : { timeoutMs: options.timeout };
+  const common = {
+    ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }),
+    ...(options.sessionMode === undefined ? {} : { sessionMode: options.sessionMode }),
+  };
   const raw = options.url
     ? { url: options.url, ...common }
     : { command: options.command[0], args: options.command.slice(1), env, envPassthrough: options.envPass, ...common };
