@@ -8,3 +8,5 @@ export { Catalog } from './catalog.js';
 export type { Target, AggregateList } from './catalog.js';
 export { createSessionServer, MESH_SERVER_INFO } from './session-server.js';
 export type { Scope } from './scope.js';
+export type { FinishedRequest } from './request-observer.js';
+export type { SessionState } from './session-server.js';

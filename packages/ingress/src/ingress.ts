@@ -40,7 +40,7 @@ import { readBody, sendJson, sendJsonRpcError, sendMeshError } from './http-io.j
 import { MeshClient } from './mesh-client.js';
 import { Registry, type RegistryChange } from './registry.js';
 import { scopeIncludes, scopeLabel, type Scope } from './scope.js';
-import { RequestObserver } from './request-observer.js';
+import { RequestObserver, type FinishedRequest } from './request-observer.js';
 import { createSessionServer, type SessionState } from './session-server.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
 import { BoundedEventStore } from './event-store.js';
@@ -66,6 +66,13 @@ export interface IngressOptions {
   countTokens?: boolean;
   /** SSE events kept per session for resumption with Last-Event-ID (default 1000). */
   eventsPerSession?: number;
+  /**
+   * More HTTP routes behind the same guards and authentication (the web console): called for
+   * every path that is not MCP, health or metrics; resolves true when it answered.
+   */
+  routes?: (path: string, req: IncomingMessage, res: ServerResponse, identity: Identity) => Promise<boolean>;
+  /** Called once per finished MCP request (for live views). */
+  onRequestFinished?: (request: FinishedRequest) => void;
 }
 
 const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
@@ -186,6 +193,16 @@ export class Ingress {
     return `http://${host}:${address.port}`;
   }
 
+  /** Breaker state per server (empty without breakers), for health views. */
+  breakerStates(): Record<string, string> {
+    return this.policy?.breakers?.states() ?? {};
+  }
+
+  /** The gateway policy in force (after start()). */
+  get activePolicy(): Policy | undefined {
+    return this.policy;
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }
@@ -196,12 +213,12 @@ export class Ingress {
     if (path === '/readyz') return this.readiness(res);
     if (path === '/metrics' && this.options.metricsHandler) return this.options.metricsHandler(req, res);
     if (path === WELL_KNOWN_RESOURCE || path.startsWith(`${WELL_KNOWN_RESOURCE}/`)) return this.protectedResource(path, req, res);
-    let scope: Scope;
+    let scope: Scope | undefined;
     if (path === '/mcp' || path === '/mcp/') scope = { kind: 'aggregate' };
     else {
       const match = SERVER_PATH.exec(path);
-      if (!match) return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
-      scope = { kind: 'server', server: decodeURIComponent(match[1]!) };
+      if (match) scope = { kind: 'server', server: decodeURIComponent(match[1]!) };
+      else if (!this.options.routes) return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
     }
     if (!this.validateHost(req, res) || !this.validateOrigin(req, res)) return;
     const policy = this.policy!;
@@ -211,10 +228,14 @@ export class Ingress {
       identity = await this.authenticate(req);
     } catch (error) {
       if (!(error instanceof MeshError)) throw error;
-      if (error.code === 'MESH_UNAUTHENTICATED') this.auditAuthFailure(scope, error);
+      if (error.code === 'MESH_UNAUTHENTICATED') this.auditAuthFailure(scope ?? { kind: 'aggregate' }, error);
       const challenge = (error.details as { wwwAuthenticate?: string } | undefined)?.wwwAuthenticate;
       const wire = error.toWire();
       return sendJson(res, error.httpStatus, { jsonrpc: '2.0', id: null, error: wire }, challenge ? { 'www-authenticate': challenge } : {});
+    }
+    if (!scope) {
+      if (await this.options.routes!(path, req, res, identity)) return;
+      return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
     }
     await this.serveMcp(scope, req, res, identity);
   }
@@ -379,6 +400,7 @@ export class Ingress {
       includeArguments: this.options.auditArguments ?? false,
       endpoint: scopeLabel(scope),
       principal: identity.principal,
+      ...(this.options.onRequestFinished ? { onFinished: this.options.onRequestFinished } : {}),
     });
     const server = createSessionServer({
       scope,

@@ -30,6 +30,22 @@ export interface ObserverOptions {
   includeArguments: boolean;
   endpoint: string;
   principal: string;
+  /** Called once per finished request (the console's live view). Never throws into the request. */
+  onFinished?: (request: FinishedRequest) => void;
+}
+
+/** A finished request, as the live view sees it. */
+export interface FinishedRequest {
+  time: number;
+  endpoint: string;
+  principal: string;
+  method: string;
+  server: string | undefined;
+  target: string | undefined;
+  outcome: 'ok' | 'tool_error' | 'error' | 'denied';
+  errorCode: string | undefined;
+  latencyMs: number;
+  traceId: string | undefined;
 }
 
 /** Mesh codes that mean the gateway policy refused the request (audited as `policy.denial`). */
@@ -155,6 +171,18 @@ export class RequestObserver {
         },
         'mcp request',
       );
+      this.options.onFinished?.({
+        time: Date.now(),
+        endpoint: this.options.endpoint,
+        principal: this.options.principal,
+        method,
+        server: note.server,
+        target: note.target,
+        outcome: status,
+        errorCode,
+        latencyMs,
+        traceId: trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined,
+      });
       if (this.options.audit) {
         const valid = trace.isSpanContextValid(spanContext);
         const args = method === 'tools/call' ? params?.arguments : method === 'prompts/get' ? params?.arguments : undefined;
