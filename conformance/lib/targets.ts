@@ -84,6 +84,9 @@ export async function startMesh(options: MeshOptions): Promise<Target> {
       nats.url,
       '--timeout',
       String(options.callTimeoutMs),
+      // SSE polling: long calls' streams are closed and resumed (server-sse-polling).
+      '--close-sse-after',
+      '300',
       '--log-level',
       'warn',
     ]);

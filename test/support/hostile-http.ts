@@ -40,6 +40,11 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
     let answered = false;
     const headers: Record<string, string> = { ...options.headers };
     if (options.stream?.declare) headers['content-length'] = String(options.stream.bytes);
+    // A Buffer body with its length declared: node:http then writes the header block as latin1 on
+    // its own (with a string body it would encode headers and body together as UTF-8), and no
+    // method gets a chunked body that the HTTP parser refuses for reasons of its own.
+    const body = options.body === undefined ? undefined : Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body, 'utf8');
+    if (body !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(body.length);
     const req = http.request(url, { method: options.method ?? 'POST', headers, agent: false }, (res) => {
       answered = true;
       const chunks: Buffer[] = [];
@@ -64,7 +69,7 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
     });
     const stream = options.stream;
     if (!stream) {
-      req.end(options.body);
+      req.end(body);
       return;
     }
     const chunk = Buffer.alloc(stream.chunkBytes ?? 64 * 1024, stream.fill ?? 0x20);

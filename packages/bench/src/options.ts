@@ -33,7 +33,7 @@ const BenchOptionsSchema = z
     warmupCalls: z.number().int().min(0),
     /** Before each measurement, wait up to this long for other work on the machine to calm down. */
     quietWaitSeconds: z.number().min(0).max(600),
-    /** Repeats of disturbed measurements allowed in the whole run. */
+    /** Repeats of disturbed measurements allowed per target. */
     retries: z.number().int().min(0).max(100),
     targets: z.array(z.enum(TARGET_IDS)).min(1),
     profile: z.boolean(),
@@ -60,7 +60,7 @@ writes bench/results/latest.json and the tables of docs/performance.md (full run
   --sessions <n>         client sessions per HTTP target (default 4)
   --seconds <s>          time bound per measured workload (default 6, quick 2)
   --max-calls <n>        count bound per measured workload (default 50000)
-  --retries <n>          repeats allowed in the run for measurements disturbed by other load (default 10, quick 2)
+  --retries <n>          repeats per target of measurements disturbed by other load (default 2, quick 1)
   --quiet-wait <s>       before each measurement wait up to s seconds for other CPU load to stop (default 5, quick 1)
   --profile / --no-profile   CPU-profile ingress and bridge during echo c=16 (default: on in full runs)
   --mesh-cli <main.js>   benchmark another build of the mcp-mesh CLI (e.g. of another revision)
@@ -103,7 +103,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     warmupSeconds: quick ? 0.5 : 1.5,
     warmupCalls: quick ? 300 : 2_000,
     quietWaitSeconds: number(values['quiet-wait']) ?? (quick ? 1 : 5),
-    retries: number(values.retries) ?? (quick ? 2 : 10),
+    retries: number(values.retries) ?? (quick ? 1 : 2),
     targets: values.targets?.split(',').map((id) => id.trim()) ?? (quick ? QUICK_TARGETS : TARGET_IDS),
     profile: values['no-profile'] ? false : (values.profile ?? !quick),
     profileSeconds: quick ? 4 : 10,

@@ -12,7 +12,7 @@ export interface MeasureTargetOptions {
   /** Wait up to this long for other work on the machine to calm down first (0: do not wait). */
   quietWaitMs?: number;
   /**
-   * Retries shared by the whole run: a measurement during which other processes used more than
+   * Retries shared by the measurements of one target: a measurement during which other processes used more than
    * `NOISY_PERCENT` of the CPU is repeated (after another quiet wait) while retries remain, and the
    * least disturbed attempt is kept.
    */

@@ -78,16 +78,19 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
 
   const results: TargetResult[] = [];
   const described: BenchReport['targets'] = [];
-  const measureOptions = {
-    ...(hooks.tick ? { tick: hooks.tick } : {}),
-    quietWaitMs: options.quietWaitSeconds * 1000,
-    retries: { remaining: options.retries },
-  };
+  const baseOptions = { ...(hooks.tick ? { tick: hooks.tick } : {}), quietWaitMs: options.quietWaitSeconds * 1000 };
+  // Each target has its own budget of repeats for disturbed measurements (none where the target
+  // itself makes the machine look busy, e.g. a process per request).
+  const measureOptions = (target?: BenchTarget) => ({
+    ...baseOptions,
+    retries: { remaining: target?.disturbsMachine ? 0 : options.retries },
+  });
   const runWorkloads = async (target: BenchTarget) => {
     described.push({ id: target.id, description: target.description });
+    const targetOptions = measureOptions(target);
     for (const id of workloadsFor(target.id)) {
       const spec = WORKLOAD_SPECS.find((candidate) => candidate.id === id)!;
-      const result = await measureTarget(target, boundedWorkload(spec, options), measureOptions);
+      const result = await measureTarget(target, boundedWorkload(spec, options), targetOptions);
       results.push(result);
       progress(describeResult(result));
     }
@@ -111,7 +114,7 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
     }
   }
 
-  const fanout = wanted.has('fanout') ? await runFanout(options, options.quick ? [5] : [5, 20], progress, measureOptions) : undefined;
+  const fanout = wanted.has('fanout') ? await runFanout(options, options.quick ? [5] : [5, 20], progress, measureOptions()) : undefined;
   if (fanout) described.push({ id: 'fanout', description: 'mcp-mesh with the CPU-bound bench server, 1 then 2 bridge replicas' });
   const profile = options.profile ? await runProfile(options, upstream, progress) : undefined;
 

@@ -150,12 +150,17 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   }
 
   private onUpstreamNotification(notification: UpstreamNotification): void {
-    for (const kind of ListKinds) {
-      if (ListMethods[kind].notification === notification.method && this.offers(kind)) {
-        void this.refreshList(kind).then(() => this.emit('change'));
-      }
+    const lists = ListKinds.filter((kind) => ListMethods[kind].notification === notification.method && this.offers(kind));
+    if (lists.length === 0) {
+      this.emit('notification', notification);
+      return;
     }
-    this.emit('notification', notification);
+    // The new digests are announced before the notification is relayed, so a client that lists
+    // again when told gets the new list.
+    void Promise.allSettled(lists.map((kind) => this.refreshList(kind))).then(() => {
+      this.emit('change');
+      this.emit('notification', notification);
+    });
   }
 
   /** Fetches every page of one list and records its digest. */

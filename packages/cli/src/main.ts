@@ -70,6 +70,7 @@ program
   .option('--nats-url <url>', 'NATS URL')
   .option('--timeout <ms>', 'deadline of one forwarded call')
   .option('--allow-anonymous', 'allow a non-loopback --host without authentication')
+  .option('--close-sse-after <ms>', 'SSE polling: close a long call stream after this long (clients resume with Last-Event-ID)')
   .option('--no-audit', 'do not record audit events')
   .addOption(logLevel())
   .action((options) => runIngress({ ...options, noAudit: options.audit === false }).catch(fail));

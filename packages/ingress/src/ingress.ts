@@ -8,9 +8,18 @@ import {
   localhostOriginValidation,
   originValidation,
   toNodeHandler,
+  toWebRequest,
   type NodeMcpRequestHandler,
 } from '@modelcontextprotocol/node';
-import { WebStandardStreamableHTTPServerTransport, type Server } from '@modelcontextprotocol/server';
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  WebStandardStreamableHTTPServerTransport,
+  type McpHttpHandler,
+  type Server,
+} from '@modelcontextprotocol/server';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   JsonRpcCode,
@@ -76,6 +85,13 @@ export interface IngressOptions {
 }
 
 const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
+/** The protocol version a session's initialize negotiates: the requested one when supported, else the latest. */
+function negotiatedVersion(record: SessionRecord): string | undefined {
+  const requested = (record.initialize.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+  if (typeof requested !== 'string') return undefined;
+  return SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+}
+
 /** MCP log levels, least severe first. */
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 
@@ -121,6 +137,8 @@ export class Ingress {
   private sessionSub: Subscription | undefined;
   private readonly subjects: Subjects;
   private readonly recentNotices = new Map<string, number>();
+  /** Modern-era handlers, one per endpoint. */
+  private readonly modern = new Map<string, { handler: McpHttpHandler; node: NodeMcpRequestHandler }>();
   private readonly metrics = new MeshMetrics();
   private policy: Policy | undefined;
   private tokens: TokenCounter | undefined;
@@ -138,7 +156,10 @@ export class Ingress {
       listTimeoutMs: options.config.listTimeoutMs,
       logger: logger.child({ component: 'catalog' }),
     });
-    this.registry.on('change', (change) => this.notifySessions(change));
+    this.registry.on('change', (change) => {
+      this.notifySessions(change);
+      this.notifyModern(change);
+    });
     this.sessionStore = new SessionStore(options.nc, { ttlMs: options.sessionIdleMs ?? 30 * 60_000, logger });
     const { allowedHosts, allowedOrigins } = options.config;
     this.validateHost = allowedHosts.length > 0 ? hostHeaderValidation(allowedHosts) : localhostHostValidation();
@@ -218,7 +239,8 @@ export class Ingress {
     else {
       const match = SERVER_PATH.exec(path);
       if (match) scope = { kind: 'server', server: decodeURIComponent(match[1]!) };
-      else if (!this.options.routes) return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
+      else if (!this.options.routes)
+        return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
     }
     if (!this.validateHost(req, res) || !this.validateOrigin(req, res)) return;
     const policy = this.policy!;
@@ -342,10 +364,18 @@ export class Ingress {
       }
       session.lastSeen = Date.now();
       this.sessionStore.touch(session.id, session.record);
+      // Inside a session the version negotiated at initialize wins over a stale header (as the
+      // SDK's own servers behave), so features of that version (SSE priming, retry) apply.
+      const negotiated = negotiatedVersion(session.record);
+      if (negotiated && typeof req.headers['mcp-protocol-version'] === 'string') req.headers['mcp-protocol-version'] = negotiated;
       await session.handle(req, res, body);
       return;
     }
     if (method !== 'POST' || (body as { method?: string }).method !== 'initialize') {
+      // A 2026-07-28 (modern, stateless) request carries its era in every request: no session needed.
+      if (method === 'POST' && (await isLegacyRequest(await toWebRequest(req as never, body))) === false) {
+        return this.serveModern(scope, identity, req, res, body);
+      }
       return sendJsonRpcError(
         res,
         400,
@@ -389,10 +419,46 @@ export class Ingress {
     await session.handle(req, res, body);
   }
 
+  /**
+   * The 2026-07-28 era: stateless, one fresh server per request (the SDK's handler), the same
+   * routing and policy as a session; list changes reach `subscriptions/listen` streams via the
+   * handler's notifier.
+   */
+  private async serveModern(scope: Scope, identity: Identity, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
+      return sendMeshError(
+        res,
+        new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it`, {
+          details: { server: scope.server },
+        }),
+      );
+    }
+    const key = scopeLabel(scope);
+    let modern = this.modern.get(key);
+    if (!modern) {
+      const handler = createMcpHandler(
+        ({ authInfo }) =>
+          this.buildServer(
+            scope,
+            (authInfo?.extra?.identity as Identity | undefined) ?? { principal: 'anonymous', roles: [], method: 'anonymous' },
+            {
+              subscriptions: new Map(),
+              instances: new Map(),
+            },
+          ),
+        { legacy: 'reject' },
+      );
+      modern = { handler, node: toNodeHandler(handler as never) };
+      this.modern.set(key, modern);
+    }
+    (req as IncomingMessage & { auth?: unknown }).auth = { token: '', clientId: identity.principal, scopes: [], extra: { identity } };
+    await modern.node(req as never, res as never, body);
+  }
+
   /** One SDK server and transport for a session; registered once its initialize succeeds. */
-  private createSession(scope: Scope, record: SessionRecord, identity: Identity, newId: () => string, resumed = false): Session {
+  /** The MCP server that serves one caller on one endpoint: a session's, or one modern-era request's. */
+  private buildServer(scope: Scope, identity: Identity, state: SessionState): Server {
     const logger = this.options.logger.child({ component: 'session' });
-    const state: SessionState = { subscriptions: new Map(), instances: new Map() };
     const observer = new RequestObserver({
       logger,
       metrics: this.metrics,
@@ -415,7 +481,14 @@ export class Ingress {
       metrics: this.metrics,
       tokens: this.tokens,
       state,
+      closeSseAfterMs: this.options.config.closeSseAfterMs,
     });
+    return server;
+  }
+
+  private createSession(scope: Scope, record: SessionRecord, identity: Identity, newId: () => string, resumed = false): Session {
+    const state: SessionState = { subscriptions: new Map(), instances: new Map() };
+    const server = this.buildServer(scope, identity, state);
     const session = { id: '', scope, server, record, identity, state, lastSeen: Date.now(), startedAt: Date.now() } as Session;
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: newId,
@@ -513,6 +586,21 @@ export class Ingress {
     });
   }
 
+  /** Tells modern-era listeners (subscriptions/listen) of an endpoint that a list changed. */
+  private notifyModern(change: RegistryChange): void {
+    for (const [key, { handler }] of this.modern) {
+      if (key !== '/mcp' && key !== `/servers/${change.server}/mcp`) continue;
+      try {
+        const kinds = new Set(change.lists);
+        if (kinds.has('tools')) handler.notify.toolsChanged();
+        if (kinds.has('prompts')) handler.notify.promptsChanged();
+        if (kinds.has('resources') || kinds.has('resourceTemplates')) handler.notify.resourcesChanged();
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'could not notify modern-era listeners');
+      }
+    }
+  }
+
   /** Tells every session that can see the server that its lists changed. */
   private notifySessions(change: RegistryChange): void {
     const kinds = new Set<ListKind>(change.lists);
@@ -590,6 +678,7 @@ export class Ingress {
       await closed;
       this.notifySub?.unsubscribe();
       this.sessionSub?.unsubscribe();
+      await Promise.allSettled([...this.modern.values()].map(({ handler }) => handler.close()));
       this.client.close();
       this.registry.close();
     })();

@@ -29,6 +29,8 @@ export interface SessionServerDeps {
   /** Counts tokens in tool results for the token metric (budgets count their own). */
   tokens: TokenCounter | undefined;
   state: SessionState;
+  /** Close a long call's SSE stream after this long (SSE polling), when set. */
+  closeSseAfterMs?: number | undefined;
 }
 
 /** What RBAC decides on, per forwarded method. */
@@ -118,6 +120,9 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     const perClient = registry.descriptor(target)?.sessionMode === 'per-client';
     const pinned = asked.instance ?? (perClient ? deps.state.instances.get(target) : undefined);
     if (pinned) asked = { ...asked, instance: pinned };
+    // SSE polling: a long call's stream is closed; the client resumes it with Last-Event-ID.
+    const closeSse = ctx.http?.closeSSE;
+    const poller = deps.closeSseAfterMs && closeSse ? setTimeout(() => closeSse(), deps.closeSseAfterMs) : undefined;
     const result = await policy.guard
       .run(
         {
@@ -167,6 +172,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
         }
         throw error;
       });
+    clearTimeout(poller);
     if (perClient && note.stats.instance) deps.state.instances.set(target, note.stats.instance);
     if (method === 'tools/call') {
       let tokens = 0;

@@ -105,6 +105,11 @@ export const IngressConfigSchema = z
       .regex(/^[_-]{1,3}$/, 'separator is 1-3 characters of _ or -')
       .default('__'),
     allowedOrigins: z.array(z.string()).default([]),
+    /**
+     * SSE polling for long calls: close a call's response stream after this long (the client
+     * reconnects with Last-Event-ID and gets the result from the session's event store). Off by default.
+     */
+    closeSseAfterMs: z.number().int().min(50).max(3_600_000).optional(),
     allowedHosts: z.array(z.string()).default([]),
   })
   .strict();

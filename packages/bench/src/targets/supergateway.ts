@@ -53,6 +53,7 @@ export async function startSupergateway(options: SupergatewayOptions): Promise<B
       { role: 'upstream', pids: () => nodeDescendants(gateway.pid), reapedBy: () => (gateway.running ? gateway.pid : undefined) },
     ],
     callers: sessions,
+    disturbsMachine: options.mode === 'stateless',
     close,
   };
 }

@@ -11,6 +11,8 @@ export interface BenchTarget {
   readonly watched: readonly WatchedProcess[];
   /** The client sessions the load generator spreads its concurrency over. */
   readonly callers: readonly McpCaller[];
+  /** True when the target's own short-lived processes show up as other load (never retried for it). */
+  readonly disturbsMachine?: boolean;
   /** Closes the sessions and stops every process the target started. Idempotent. */
   close(): Promise<void>;
 }

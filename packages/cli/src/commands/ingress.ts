@@ -21,6 +21,7 @@ export const IngressOptionsSchema = z.object({
   natsUrl: z.string().optional(),
   timeout: MillisSchema.optional(),
   allowAnonymous: z.boolean().default(false),
+  closeSseAfter: MillisSchema.optional(),
   noAudit: z.boolean().default(false),
   logLevel: LogLevelSchema.default('info'),
 });
@@ -30,7 +31,13 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 /** Applies flags over the config file's ingress section. */
 export function ingressConfigFrom(
   base: IngressConfig,
-  flags: { port?: number | undefined; host?: string | undefined; timeout?: number | undefined; allowAnonymous?: boolean },
+  flags: {
+    port?: number | undefined;
+    host?: string | undefined;
+    timeout?: number | undefined;
+    allowAnonymous?: boolean;
+    closeSseAfter?: number | undefined;
+  },
   authenticated = false,
 ): IngressConfig {
   const merged = IngressConfigSchema.parse({
@@ -38,6 +45,7 @@ export function ingressConfigFrom(
     ...(flags.port === undefined ? {} : { port: flags.port }),
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.timeout === undefined ? {} : { requestTimeoutMs: flags.timeout }),
+    ...(flags.closeSseAfter === undefined ? {} : { closeSseAfterMs: flags.closeSseAfter }),
   });
   if (!LOOPBACK.has(merged.host) && flags.allowAnonymous !== true && !authenticated) {
     // No authentication is configured: like Redis's protected mode, serve loopback clients only.
