@@ -14,6 +14,7 @@ export interface BridgeSpec {
   env?: Record<string, string>;
   /** Extra environment of the bridge process itself. */
   processEnv?: Record<string, string>;
+  sessionMode?: 'shared' | 'per-client';
 }
 
 /** Heartbeats are fast in tests so that a stopped bridge expires in under a second. */
@@ -68,6 +69,7 @@ export class TestMesh {
       'warn',
     ];
     if (spec.timeoutMs !== undefined) args.push('--timeout', String(spec.timeoutMs));
+    if (spec.sessionMode !== undefined) args.push('--session-mode', spec.sessionMode);
     for (const [key, value] of Object.entries(spec.env ?? {})) args.push('--env', `${key}=${value}`);
     args.push('--', upstream.command, ...upstream.args);
     const bridge = new TestProcess(process.execPath, args, { env: { ...process.env, ...spec.processEnv } });
@@ -86,8 +88,9 @@ export class TestMesh {
   }
 
   /** An MCP SDK client over Streamable HTTP, closed with the mesh; `headers` go with every request. */
-  async client(path = '/mcp', headers: Record<string, string> = {}): Promise<Client> {
-    const client = new Client({ name: 'e2e', version: '1.0.0' });
+  async client(path = '/mcp', headers: Record<string, string> = {}, prepare?: (client: Client) => void): Promise<Client> {
+    const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
+    prepare?.(client);
     await client.connect(new StreamableHTTPClientTransport(new URL(`${this.ingress.url}${path}`), { requestInit: { headers } }));
     this.clients.push(client);
     return client;

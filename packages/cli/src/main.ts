@@ -4,6 +4,7 @@ import { MeshError } from '@mcp-mesh/protocol';
 import { runAudit } from './commands/audit.js';
 import { runBridge } from './commands/bridge.js';
 import { runCall } from './commands/call.js';
+import { runConnect } from './commands/connect.js';
 import { runDoctor } from './commands/doctor.js';
 import { runExplain, runKeyCreate } from './commands/explain.js';
 import { runIngress } from './commands/ingress.js';
@@ -101,6 +102,13 @@ program
       .then((code) => process.exit(code))
       .catch(fail),
   );
+
+program
+  .command('connect')
+  .description('a stdio MCP server that relays to a remote mesh, for desktop clients that only speak stdio')
+  .argument('<url>', 'the mesh endpoint, e.g. http://127.0.0.1:8080/mcp')
+  .option('-H, --header <header>', 'HTTP header for every request, e.g. "Authorization: Bearer …" (repeatable; or set MCP_MESH_TOKEN)', collect)
+  .action((url: string, options) => runConnect({ url, header: options.header ?? [] }).catch(fail));
 
 program
   .command('doctor')
