@@ -15,6 +15,8 @@ export interface BridgeSpec {
   /** Extra environment of the bridge process itself. */
   processEnv?: Record<string, string>;
   sessionMode?: 'shared' | 'per-client';
+  /** A remote upstream (`--url`) instead of a command. */
+  url?: string;
 }
 
 /** Heartbeats are fast in tests so that a stopped bridge expires in under a second. */
@@ -71,7 +73,8 @@ export class TestMesh {
     if (spec.timeoutMs !== undefined) args.push('--timeout', String(spec.timeoutMs));
     if (spec.sessionMode !== undefined) args.push('--session-mode', spec.sessionMode);
     for (const [key, value] of Object.entries(spec.env ?? {})) args.push('--env', `${key}=${value}`);
-    args.push('--', upstream.command, ...upstream.args);
+    if (spec.url) args.push('--url', spec.url);
+    else args.push('--', upstream.command, ...upstream.args);
     const bridge = new TestProcess(process.execPath, args, { env: { ...process.env, ...spec.processEnv } });
     this.bridges.push(bridge);
     const before = this.ingress.registry.snapshot().find((s) => s.server === name)?.replicas.length ?? 0;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
+import { SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { ListKinds, ListMethods, MeshError, digestOf, type BridgeState, type ListDigests, type ListKind } from '@mcp-mesh/protocol';
 import { isStdioServer, type Logger, type ServerConfig } from '@mcp-mesh/runtime';
 import { Backoff } from './backoff.js';
@@ -62,10 +62,14 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private readonly waiters = new Set<() => void>();
   private readonly refreshing = new Map<ListKind, Promise<void>>();
   lastError: string | undefined;
+  /** For a remote server: Streamable HTTP, or the legacy HTTP+SSE transport (decided once, by config or by falling back). */
+  private httpMode: 'streamable' | 'sse' | undefined;
 
   constructor(private readonly options: UpstreamOptions) {
     super();
     this.backoff = options.backoff ?? new Backoff();
+    const type = options.config.type;
+    this.httpMode = type === 'sse' ? 'sse' : type === 'http' || type === 'streamable-http' || type === 'streamableHttp' ? 'streamable' : undefined;
   }
 
   get target(): { kind: 'stdio' | 'http'; target: string } {
@@ -97,9 +101,17 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       });
       return { transport, describeExit: () => transport.exitReason };
     }
-    const transport = new StreamableHTTPClientTransport(new URL(config.url), {
-      requestInit: { headers: config.headers },
-    });
+    const url = new URL(config.url);
+    if (this.httpMode === 'sse') {
+      const headers = config.headers;
+      const transport = new SSEClientTransport(url, {
+        requestInit: { headers },
+        // The event stream's GET carries the same headers (credentials of the mesh, never a client's).
+        eventSourceInit: { fetch: (input: string | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
+      } as never);
+      return { transport: transport as Transport, describeExit: () => undefined };
+    }
+    const transport = new StreamableHTTPClientTransport(url, { requestInit: { headers: config.headers } });
     return { transport: transport as Transport, describeExit: () => undefined };
   }
 
@@ -115,11 +127,22 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       await Promise.all(ListKinds.filter((kind) => this.offers(kind)).map((kind) => this.refreshList(kind)));
     } catch (error) {
       this.lastError = (error as Error).message;
-      this.options.logger.error({ err: error }, 'upstream failed to start');
+      // A remote server that refuses Streamable HTTP may be a legacy HTTP+SSE server: try that once.
+      const fallback = !isStdioServer(this.options.config) && this.httpMode === undefined;
+      if (fallback) {
+        this.httpMode = 'sse';
+        this.session = undefined;
+      }
       await session.close().catch(() => undefined);
+      if (fallback) {
+        this.options.logger.warn({ err: error }, 'Streamable HTTP failed: trying the legacy HTTP+SSE transport');
+        return this.connect();
+      }
+      this.options.logger.error({ err: error }, 'upstream failed to start');
       this.onSessionClosed(session, this.lastError);
       return;
     }
+    if (!isStdioServer(this.options.config)) this.httpMode ??= 'streamable';
     if (this.session !== session || this.stopping) return;
     this.setState('ready');
     this.emit('ready');
