@@ -53,6 +53,7 @@ import { RequestObserver, type FinishedRequest } from './request-observer.js';
 import { createSessionServer, type SessionState } from './session-server.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
 import { BoundedEventStore } from './event-store.js';
+import { LegacySseSessions } from './legacy-sse.js';
 
 export interface IngressOptions {
   nc: NatsConnection;
@@ -117,6 +118,8 @@ const JsonRpcMessageSchema = z.object({
 });
 
 const SERVER_PATH = /^\/servers\/([^/]+)\/mcp\/?$/;
+/** The legacy HTTP+SSE transport: `/sse` + `/messages`, and the same under `/servers/<name>`. */
+const LEGACY_PATH = /^(?:\/servers\/([^/]+))?\/(sse|messages)$/;
 
 /**
  * The MCP front door: Streamable HTTP at `/mcp` (every live server, namespaced) and at
@@ -139,6 +142,9 @@ export class Ingress {
   private readonly recentNotices = new Map<string, number>();
   /** Modern-era handlers, one per endpoint. */
   private readonly modern = new Map<string, { handler: McpHttpHandler; node: NodeMcpRequestHandler }>();
+  private readonly legacySse = new LegacySseSessions((scope, identity) =>
+    this.buildServer(scope, identity, { subscriptions: new Map(), instances: new Map() }),
+  );
   private readonly metrics = new MeshMetrics();
   private policy: Policy | undefined;
   private tokens: TokenCounter | undefined;
@@ -235,7 +241,9 @@ export class Ingress {
     if (path === '/metrics' && this.options.metricsHandler) return this.options.metricsHandler(req, res);
     if (path === WELL_KNOWN_RESOURCE || path.startsWith(`${WELL_KNOWN_RESOURCE}/`)) return this.protectedResource(path, req, res);
     let scope: Scope | undefined;
+    const legacy = LEGACY_PATH.exec(path);
     if (path === '/mcp' || path === '/mcp/') scope = { kind: 'aggregate' };
+    else if (legacy) scope = legacy[1] ? { kind: 'server', server: decodeURIComponent(legacy[1]) } : { kind: 'aggregate' };
     else {
       const match = SERVER_PATH.exec(path);
       if (match) scope = { kind: 'server', server: decodeURIComponent(match[1]!) };
@@ -259,7 +267,30 @@ export class Ingress {
       if (await this.options.routes!(path, req, res, identity)) return;
       return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
     }
+    if (legacy) return this.serveLegacySse(scope, legacy[2] as 'sse' | 'messages', req, res, identity);
     await this.serveMcp(scope, req, res, identity);
+  }
+
+  private async serveLegacySse(scope: Scope, kind: 'sse' | 'messages', req: IncomingMessage, res: ServerResponse, identity: Identity): Promise<void> {
+    const base = scope.kind === 'server' ? `/servers/${encodeURIComponent(scope.server)}` : '';
+    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
+      return sendMeshError(res, new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it`, { details: { server: scope.server } }));
+    }
+    if (kind === 'sse') {
+      if (req.method !== 'GET') return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'open the event stream with GET');
+      return this.legacySse.open(scope, base, identity, res);
+    }
+    if (req.method !== 'POST') return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'post messages with POST');
+    let body: unknown;
+    try {
+      const text = await readBody(req);
+      checkJsonDepth(text, this.policy!.limits.maxJsonDepth);
+      body = JSON.parse(text);
+    } catch (error) {
+      if (error instanceof MeshError) return sendMeshError(res, error);
+      return sendJsonRpcError(res, 400, JsonRpcCode.ParseError, `Parse error: ${(error as Error).message}`);
+    }
+    await this.legacySse.post(base, identity, req, res, body);
   }
 
   /** Who is calling: from an API key or bearer token when auth is configured, else the anonymous principal. */
@@ -679,6 +710,7 @@ export class Ingress {
       this.notifySub?.unsubscribe();
       this.sessionSub?.unsubscribe();
       await Promise.allSettled([...this.modern.values()].map(({ handler }) => handler.close()));
+      await this.legacySse.close();
       this.client.close();
       this.registry.close();
     })();
