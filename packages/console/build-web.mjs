@@ -20,8 +20,11 @@ await build({
   minify: true,
   sourcemap: 'linked',
   legalComments: 'eof',
+  banner: { js: '/*! mcp-mesh console. Bundles Preact (MIT): see /console/third-party-licenses.txt */' },
   charset: 'utf8',
   logLevel: 'warning',
 });
 await copyFile('web/index.html', `${out}/index.html`);
 await copyFile('web/favicon.svg', `${out}/favicon.svg`);
+// Preact's MIT licence travels with the bundle that contains it.
+await copyFile(new URL(import.meta.resolve('preact/package.json')).pathname.replace(/package\.json$/, 'LICENSE'), `${out}/third-party-licenses.txt`);

@@ -102,7 +102,18 @@ function killQuietly(pid: number): void {
 export class ProcessSet {
   static readonly global = new ProcessSet();
   private readonly live = new Set<ManagedProcess>();
+  private readonly closers = new Set<() => Promise<void>>();
   private hooked = false;
+
+  /**
+   * Registers the graceful close of something that owns processes or files (a target: it drains
+   * bridges, stops nats-server, removes temp directories); `stopAll()` runs it first. Returns the
+   * function that unregisters it.
+   */
+  onStop(close: () => Promise<void>): () => void {
+    this.closers.add(close);
+    return () => this.closers.delete(close);
+  }
 
   add(process: ManagedProcess): void {
     this.hook();
@@ -113,8 +124,13 @@ export class ProcessSet {
     this.live.delete(process);
   }
 
-  /** Stops every remaining child, newest first (bridges before the nats-server they use). */
+  /** Closes what registered a closer, then stops every remaining child, newest first. */
   async stopAll(): Promise<void> {
+    const closers = [...this.closers].reverse();
+    this.closers.clear();
+    for (const close of closers) {
+      await Promise.race([close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    }
     const all = [...this.live].reverse();
     for (const child of all) await child.stop(3_000);
   }

@@ -7,7 +7,7 @@ import { freePort, NatsServer } from '@mcp-mesh/testing';
 import { HttpMcpSession, keepAliveAgent } from '../http-session.js';
 import { CLI } from '../paths.js';
 import { nodeDescendants } from '../proc-stats.js';
-import { ManagedProcess } from '../processes.js';
+import { ManagedProcess, ProcessSet } from '../processes.js';
 import { ReplicaWatcher } from '../replica-watcher.js';
 import { httpGet, waitUntil } from '../wait.js';
 import type { Upstream } from './direct.js';
@@ -61,8 +61,10 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
       ? []
       : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`];
 
+  let unregister: () => void = () => undefined;
   const close = () =>
     (closing ??= (async () => {
+      unregister();
       await Promise.allSettled(sessions.map((session) => session.close()));
       agent.destroy();
       await watcher?.close().catch(() => undefined);
@@ -99,6 +101,7 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
     await waitUntil(() => watcher!.ready(options.server) > before, `bridge ${options.server}#${index} to be ready`, [bridge]);
   };
 
+  unregister = ProcessSet.global.onStop(close);
   try {
     watcher = await ReplicaWatcher.start(nats.url);
     const port = await freePort();
