@@ -1,6 +1,7 @@
 // Bundles the console page (web/) into dist/web: one ES module with Preact inside, one stylesheet,
 // the HTML shell and the icon. Nothing is fetched from another origin at run time.
 import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const out = 'dist/web';
@@ -27,4 +28,4 @@ await build({
 await copyFile('web/index.html', `${out}/index.html`);
 await copyFile('web/favicon.svg', `${out}/favicon.svg`);
 // Preact's MIT licence travels with the bundle that contains it.
-await copyFile(new URL(import.meta.resolve('preact/package.json')).pathname.replace(/package\.json$/, 'LICENSE'), `${out}/third-party-licenses.txt`);
+await copyFile(fileURLToPath(new URL('LICENSE', import.meta.resolve('preact/package.json'))), `${out}/third-party-licenses.txt`);

@@ -459,6 +459,19 @@ const hostileUri: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: 1_000, max: 10_000 }).map((n) => `fixture://gamma/${'x'.repeat(n)}`),
 );
 
+/** One subject token back to its string: `~xx` is a UTF-8 byte, everything else itself (`~` alone is empty). */
+function decodeToken(token: string): string {
+  if (token === '~') return '';
+  const bytes: number[] = [];
+  for (let i = 0; i < token.length; i++) {
+    if (token[i] === '~') {
+      bytes.push(Number.parseInt(token.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(token.charCodeAt(i));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 /** Routed by a server (a listed URI, a mesh:// rewrite, or one of the item templates): not hostile-unknown. */
 function routable(uri: string): boolean {
   return /^fixture:\/\/(alpha|beta)\/(hello$|items\/)/.test(uri) || /^mesh:\/\/(alpha|beta)\//.test(uri);
@@ -554,7 +567,11 @@ describe('hostile input: every bad request gets the right error while the mesh k
   let single: RawSession;
   let endedSessionId: string;
   const workload = new Workload();
-  const published: { subject: string; params: Record<string, unknown> | undefined }[] = [];
+  const published: { subject: string; method: unknown; params: Record<string, unknown> | undefined }[] = [];
+  /** Status events of the ingress's own NATS connection: a hostile request must never knock it over. */
+  const busEvents: string[] = [];
+  /** Unknown methods sent on /servers/alpha/mcp, which pass through to alpha's extension subjects. */
+  const sentToAlphaExt = new Set<string>();
   const knownTools = new Set<string>();
   const knownPrompts = new Set<string>();
   const alphaTools = new Set<string>();
@@ -573,16 +590,19 @@ describe('hostile input: every bad request gets the right error while the mesh k
     monitor.subscribe('mcp.v1.srv.>', {
       callback: (error, msg) => {
         if (error) return;
-        let params: Record<string, unknown> | undefined;
+        let body: { method?: unknown; params?: Record<string, unknown> } = {};
         try {
-          params = (msg.json() as { params?: Record<string, unknown> }).params;
+          body = msg.json();
         } catch {
-          params = undefined;
+          // recorded without a body
         }
-        published.push({ subject: msg.subject, params });
+        published.push({ subject: msg.subject, method: body.method, params: body.params });
       },
     });
     await monitor.flush();
+    void (async () => {
+      for await (const status of mesh.nc.status()) busEvents.push(status.type);
+    })();
 
     const client = await mesh.client('/mcp');
     for (const tool of (await client.listTools()).tools) knownTools.add(tool.name);
@@ -956,7 +976,7 @@ describe('hostile input: every bad request gets the right error while the mesh k
     );
   });
 
-  it('answers hostile method names inside a session with -32601, never publishing them', async () => {
+  it('answers hostile method names with -32601: on /mcp at once, on /servers/alpha/mcp from alpha via its own extension subject', async () => {
     const carried = new Set([
       'initialize',
       'ping',
@@ -996,14 +1016,22 @@ describe('hostile input: every bad request gets the right error while the mesh k
         fc.array(fc.constantFrom(...HOSTILE_PIECES, '/', 'tools', 'call', 'list'), { minLength: 1, maxLength: 8 }).map((p) => p.join('')),
         fc.string({ unit: 'binary', maxLength: 30 }),
       )
-      .filter((m) => !carried.has(m));
+      // Bounded: past ~1 KB a method name breaks NATS itself (see the it.fails at the end).
+      .filter((m) => !carried.has(m) && Buffer.byteLength(m) <= 256);
     await check(
-      fc.asyncProperty(method, async (name) => {
+      fc.asyncProperty(method, fc.boolean(), async (name, onAlpha) => {
         generated++;
-        const { message } = await aggregate.request(name, {});
-        expect(message.error?.code).toBe(-32601);
+        if (onAlpha) sentToAlphaExt.add(name);
+        const { message } = await (onAlpha ? single : aggregate).request(name, {});
+        expect(message.result).toBeUndefined();
+        if (onAlpha && name === '') {
+          // The empty method is passed on too, and the bridge refuses its envelope (/mcp says -32601): see the report.
+          expect(message.error).toMatchObject({ code: -32602, data: { meshCode: 'MESH_INVALID_PARAMS', server: 'alpha' } });
+        } else {
+          expect(message.error?.code).toBe(-32601);
+        }
       }),
-      60,
+      80,
     );
   });
 
@@ -1282,9 +1310,17 @@ describe('hostile input: every bad request gets the right error while the mesh k
     expect(published.length).toBeGreaterThan(workload.ok);
     const ALLOWED =
       /^mcp\.v1\.srv\.(alpha|beta)\.(?:ping|tools\.(?:list|call)|prompts\.(?:list|get)|resources\.(?:list|read|templates\.list)|completion\.complete)$/;
+    const EXTENSION = /^mcp\.v1\.srv\.alpha\.ext((?:\.[A-Za-z0-9_~-]+)+)$/;
     const strays: string[] = [];
-    for (const { subject, params } of published) {
-      if (!ALLOWED.test(subject)) strays.push(subject);
+    for (const { subject, method, params } of published) {
+      const extension = EXTENSION.exec(subject);
+      if (extension) {
+        // Only alpha's endpoint passes unknown methods on, each '/'-segment one safe token that decodes back to the method.
+        const decoded = extension[1]!.slice(1).split('.').map(decodeToken).join('/');
+        if (decoded !== method || !sentToAlphaExt.has(decoded)) strays.push(`${subject.slice(0, 120)} method=${JSON.stringify(method)}`);
+        continue;
+      }
+      if (!ALLOWED.test(subject)) strays.push(subject.slice(0, 200));
       const server = subject.split('.')[3]!;
       const name = params?.['name'];
       if (subject.endsWith('.tools.call') && typeof name === 'string') {
@@ -1299,8 +1335,22 @@ describe('hostile input: every bad request gets the right error while the mesh k
         strays.push(`${subject} uri=${uri.slice(0, 80)}`);
     }
     expect(strays).toEqual([]);
+    expect(busEvents.filter((type) => !['update', 'ldm', 'ping'].includes(type))).toEqual([]);
     console.info(
       `hostile-input: ${generated} generated cases, ${workload.ok} well-formed calls alongside, ${published.length} requests seen on bridge subjects`,
     );
   });
+
+  // Runs last, after the workload check: today it knocks the ingress's NATS connection over.
+  it.fails(
+    'BUG: a long unknown method on /servers/<name>/mcp is refused as a client error, without dropping the ingress NATS connection',
+    async () => {
+      const before = busEvents.length;
+      // 1,500 x "é": 3,000 UTF-8 bytes, a 9,000-character extension subject, past nats-server's 4 KiB max_control_line.
+      const { message } = await single.request('é'.repeat(1_500), {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(busEvents.slice(before), 'status events of the ingress NATS connection').toEqual([]);
+      expect(message.error?.code, JSON.stringify(message.error).slice(0, 200)).toBe(-32601);
+    },
+  );
 });

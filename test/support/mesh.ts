@@ -2,7 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Ingress } from '@mcp-mesh/ingress';
 import type { Policy } from '@mcp-mesh/policy';
-import { createLogger, IngressConfigSchema, type IngressConfig } from '@mcp-mesh/runtime';
+import { createLogger, IngressConfigSchema, type IngressConfig, type ViewConfig } from '@mcp-mesh/runtime';
 import { fixtureServerCommand, NatsServer } from '@mcp-mesh/testing';
 import { CLI } from './paths.js';
 import { TestProcess, waitFor } from './processes.js';
@@ -36,7 +36,7 @@ export class TestMesh {
     readonly ingress: Ingress,
   ) {}
 
-  static async start(ingress: Partial<IngressConfig> = {}, options: { policy?: Policy } = {}): Promise<TestMesh> {
+  static async start(ingress: Partial<IngressConfig> = {}, options: { policy?: Policy; views?: Record<string, ViewConfig> } = {}): Promise<TestMesh> {
     const nats = await NatsServer.start();
     const nc = await connect({ servers: nats.url });
     const config = IngressConfigSchema.parse({ port: 0, requestTimeoutMs: 10_000, listTimeoutMs: 3_000, ...ingress });
@@ -46,6 +46,7 @@ export class TestMesh {
       logger: createLogger({ name: 'test-ingress', level: 'silent' }),
       discoverSettleMs: 50,
       ...(options.policy ? { policy: options.policy } : {}),
+      ...(options.views ? { views: options.views } : {}),
     });
     await instance.start();
     return new TestMesh(nats, nc, instance);

@@ -41,8 +41,10 @@ program
   .option('--no-embedded-nats', 'fail instead of starting nats-server when none answers')
   .option('--allow-anonymous', 'allow a non-loopback --host without authentication')
   .option('--no-audit', 'do not record audit events')
+  .option('--no-console', 'do not serve the web console at /')
+  .option('--jaeger-url <url>', 'Jaeger UI the console links audit events to (default: $MCP_MESH_JAEGER_URL)')
   .addOption(logLevel())
-  .action((options) => runUp({ ...options, noAudit: options.audit === false }).catch(fail));
+  .action((options) => runUp({ ...options, noAudit: options.audit === false, noConsole: options.console === false }).catch(fail));
 
 program
   .command('bridge')
@@ -73,8 +75,10 @@ program
   .option('--allow-anonymous', 'allow a non-loopback --host without authentication')
   .option('--close-sse-after <ms>', 'SSE polling: close a long call stream after this long (clients resume with Last-Event-ID)')
   .option('--no-audit', 'do not record audit events')
+  .option('--no-console', 'do not serve the web console at /')
+  .option('--jaeger-url <url>', 'Jaeger UI the console links audit events to (default: $MCP_MESH_JAEGER_URL)')
   .addOption(logLevel())
-  .action((options) => runIngress({ ...options, noAudit: options.audit === false }).catch(fail));
+  .action((options) => runIngress({ ...options, noAudit: options.audit === false, noConsole: options.console === false }).catch(fail));
 
 program
   .command('ls')

@@ -1,10 +1,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AuditPublisher } from '@mcp-mesh/audit';
+import { MeshConsole } from '@mcp-mesh/console';
 import { Ingress } from '@mcp-mesh/ingress';
 import { createPolicy, parsePolicyConfig, type Policy } from '@mcp-mesh/policy';
-import type { AuditConfig, IngressConfig, Logger } from '@mcp-mesh/runtime';
+import type { AuditConfig, IngressConfig, Logger, ViewConfig } from '@mcp-mesh/runtime';
 import type { TelemetryHandle } from './telemetry-sdk.js';
 
 export interface ServeIngressOptions {
@@ -15,8 +17,20 @@ export interface ServeIngressOptions {
   logger: Logger;
   telemetry: TelemetryHandle;
   policy: Policy;
+  views?: Readonly<Record<string, ViewConfig>>;
   env: NodeJS.ProcessEnv;
   discoverSettleMs?: number;
+  /** The web console at `/` (on unless false); `jaegerUrl` links audit events to their traces. */
+  console?: { jaegerUrl?: string | undefined } | false;
+}
+
+/** `--jaeger-url`, or `$MCP_MESH_JAEGER_URL`: the Jaeger UI the console links traces to. */
+export const JaegerUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL (from --jaeger-url or $MCP_MESH_JAEGER_URL)' });
+
+/** Command flags with `jaegerUrl` taken from `$MCP_MESH_JAEGER_URL` when the flag is absent (validated with the flags). */
+export function withJaegerUrlFromEnv(input: unknown, env: NodeJS.ProcessEnv): unknown {
+  const flags = (input ?? {}) as Record<string, unknown>;
+  return flags.jaegerUrl === undefined && env.MCP_MESH_JAEGER_URL ? { ...flags, jaegerUrl: env.MCP_MESH_JAEGER_URL } : input;
 }
 
 /** The outbox of one ingress: its own directory, stable across restarts so nothing recorded is lost. */
@@ -38,7 +52,7 @@ export function requiresAuthentication(policy: Policy): boolean {
   return policy.authenticator !== undefined && !policy.authenticator.anonymousAllowed;
 }
 
-/** Starts the audit publisher (when enabled) and the ingress; `close()` stops both in order. */
+/** Starts the audit publisher (when enabled), the console (unless off) and the ingress; `close()` stops them in order. */
 export async function serveIngress(
   options: ServeIngressOptions,
 ): Promise<{ ingress: Ingress; audit: AuditPublisher | undefined; close(): Promise<void> }> {
@@ -58,22 +72,40 @@ export async function serveIngress(
         },
       })
     : undefined;
-  const ingress = new Ingress({
+  // The console serves routes of the ingress and reads it back while serving them.
+  let ingress: Ingress | undefined;
+  const meshConsole =
+    options.console === false
+      ? undefined
+      : new MeshConsole({
+          ingress: () => ingress!,
+          nc: options.nc,
+          logger: logger.child({ component: 'console' }),
+          prefix: options.prefix,
+          requestTimeoutMs: options.config.requestTimeoutMs,
+          listTimeoutMs: options.config.listTimeoutMs,
+          ...(options.console?.jaegerUrl ? { jaegerUrl: options.console.jaegerUrl } : {}),
+        });
+  ingress = new Ingress({
     nc: options.nc,
     config: options.config,
     logger,
     prefix: options.prefix,
     policy: options.policy,
+    ...(options.views ? { views: options.views } : {}),
     ...(audit ? { audit, auditArguments: auditConfig.includeArguments } : {}),
     ...(options.telemetry.metricsHandler ? { metricsHandler: options.telemetry.metricsHandler } : {}),
     ...(options.discoverSettleMs === undefined ? {} : { discoverSettleMs: options.discoverSettleMs }),
+    ...(meshConsole ? { routes: meshConsole.routes, onRequestFinished: meshConsole.onRequestFinished } : {}),
   });
   await ingress.start();
+  const started = ingress;
   return {
-    ingress,
+    ingress: started,
     audit,
     close: async () => {
-      await ingress.close();
+      await meshConsole?.close();
+      await started.close();
       await audit?.close();
     },
   };

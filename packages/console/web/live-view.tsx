@@ -45,7 +45,7 @@ export function LiveView({ live }: { live: LiveStats | null }) {
             <th>health</th>
             <th>breaker</th>
             <th>replicas</th>
-            <th>in flight</th>
+            <th class="num">in flight</th>
             <th class="num">calls/s</th>
             <th class="num">p95</th>
             <th class="num">errors</th>

@@ -1,4 +1,7 @@
 import { render } from 'preact';
 import { App } from './app.js';
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The shell's "Loading…" line goes: render() only diffs what Preact itself rendered.
+root.replaceChildren();
+render(<App />, root);

@@ -32,7 +32,7 @@ import {
   type AuditSink,
   type ListKind,
 } from '@mcp-mesh/protocol';
-import type { IngressConfig, Logger } from '@mcp-mesh/runtime';
+import type { IngressConfig, Logger, ViewConfig } from '@mcp-mesh/runtime';
 import { MeshMetrics } from '@mcp-mesh/telemetry';
 import {
   checkHeaders,
@@ -54,6 +54,7 @@ import { createSessionServer, type SessionState } from './session-server.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
 import { BoundedEventStore } from './event-store.js';
 import { LegacySseSessions } from './legacy-sse.js';
+import { ViewCatalog } from './view-catalog.js';
 
 export interface IngressOptions {
   nc: NatsConnection;
@@ -81,6 +82,8 @@ export interface IngressOptions {
    * every path that is not MCP, health or metrics; resolves true when it answered.
    */
   routes?: (path: string, req: IncomingMessage, res: ServerResponse, identity: Identity) => Promise<boolean>;
+  /** Named views served at `/views/<name>/mcp`. */
+  views?: Readonly<Record<string, ViewConfig>>;
   /** Called once per finished MCP request (for live views). */
   onRequestFinished?: (request: FinishedRequest) => void;
 }
@@ -118,6 +121,7 @@ const JsonRpcMessageSchema = z.object({
 });
 
 const SERVER_PATH = /^\/servers\/([^/]+)\/mcp\/?$/;
+const VIEW_PATH = /^\/views\/([^/]+)\/mcp\/?$/;
 /** The legacy HTTP+SSE transport: `/sse` + `/messages`, and the same under `/servers/<name>`. */
 const LEGACY_PATH = /^(?:\/servers\/([^/]+))?\/(sse|messages)$/;
 
@@ -140,6 +144,7 @@ export class Ingress {
   private sessionSub: Subscription | undefined;
   private readonly subjects: Subjects;
   private readonly recentNotices = new Map<string, number>();
+  private readonly viewCatalogs = new Map<string, ViewCatalog>();
   /** Modern-era handlers, one per endpoint. */
   private readonly modern = new Map<string, { handler: McpHttpHandler; node: NodeMcpRequestHandler }>();
   private readonly legacySse = new LegacySseSessions((scope, identity) =>
@@ -220,6 +225,18 @@ export class Ingress {
     return `http://${host}:${address.port}`;
   }
 
+  /** The catalog of a configured view (built once). */
+  private view(name: string): ViewCatalog | undefined {
+    const config = this.options.views?.[name];
+    if (!config) return undefined;
+    let view = this.viewCatalogs.get(name);
+    if (!view) {
+      view = new ViewCatalog(name, config, this.catalog, { separator: this.options.config.separator, listTimeoutMs: this.options.config.listTimeoutMs });
+      this.viewCatalogs.set(name, view);
+    }
+    return view;
+  }
+
   /** Breaker state per server (empty without breakers), for health views. */
   breakerStates(): Record<string, string> {
     return this.policy?.breakers?.states() ?? {};
@@ -244,7 +261,15 @@ export class Ingress {
     const legacy = LEGACY_PATH.exec(path);
     if (path === '/mcp' || path === '/mcp/') scope = { kind: 'aggregate' };
     else if (legacy) scope = legacy[1] ? { kind: 'server', server: decodeURIComponent(legacy[1]) } : { kind: 'aggregate' };
-    else {
+    else if (VIEW_PATH.test(path)) {
+      const name = decodeURIComponent(VIEW_PATH.exec(path)![1]!);
+      const view = this.view(name);
+      if (!view) {
+        const known = Object.keys(this.options.views ?? {});
+        return sendMeshError(res, new MeshError('MESH_UNKNOWN_VIEW', `unknown view '${name}' (views: ${known.join(', ') || 'none configured'})`, { details: { view: name } }));
+      }
+      scope = { kind: 'view', view: name, servers: view.servers };
+    } else {
       const match = SERVER_PATH.exec(path);
       if (match) scope = { kind: 'server', server: decodeURIComponent(match[1]!) };
       else if (!this.options.routes)
@@ -513,6 +538,7 @@ export class Ingress {
       tokens: this.tokens,
       state,
       closeSseAfterMs: this.options.config.closeSseAfterMs,
+      view: scope.kind === 'view' ? this.view(scope.view) : undefined,
     });
     return server;
   }

@@ -6,6 +6,7 @@ import type { Logger } from '@mcp-mesh/runtime';
 import type { MeshMetrics } from '@mcp-mesh/telemetry';
 import { Attr } from '@mcp-mesh/telemetry';
 import type { Catalog } from './catalog.js';
+import type { ViewCatalog } from './view-catalog.js';
 import type { MeshClient } from './mesh-client.js';
 import type { Registry } from './registry.js';
 import type { RequestNote, RequestObserver } from './request-observer.js';
@@ -31,6 +32,8 @@ export interface SessionServerDeps {
   state: SessionState;
   /** Close a long call's SSE stream after this long (SSE polling), when set. */
   closeSseAfterMs?: number | undefined;
+  /** The view this endpoint shows, for `/views/<name>/mcp`. */
+  view?: ViewCatalog | undefined;
 }
 
 /** What RBAC decides on, per forwarded method. */
@@ -63,6 +66,19 @@ function carriedCapabilities(upstream: Record<string, unknown> | undefined): Rec
   return caps;
 }
 
+/** What a view offers: the kinds it has entries for. */
+function viewCapabilities(view: ViewCatalog): Record<string, unknown> {
+  const caps: Record<string, unknown> = {};
+  const config = view.config;
+  if (config.tools.length > 0) caps.tools = { listChanged: true };
+  if (config.prompts.length > 0) {
+    caps.prompts = { listChanged: true };
+    caps.completions = {};
+  }
+  if (config.resources.length > 0) caps.resources = { listChanged: true };
+  return caps;
+}
+
 /** Per-session state the mesh keeps for features outside single calls. */
 export interface SessionState {
   /** Minimum level of log messages this client asked for (logging/setLevel). */
@@ -89,8 +105,13 @@ export function createSessionServer(deps: SessionServerDeps): Server {
   const { scope, registry, catalog, client, logger, observer, identity, policy, metrics } = deps;
   const principal = identity.principal;
   const single = scope.kind === 'server' ? scope.server : undefined;
+  const view = scope.kind === 'view' ? deps.view : undefined;
   const descriptor = single ? registry.descriptor(single) : undefined;
-  const capabilities: Record<string, unknown> = single ? carriedCapabilities(descriptor?.capabilities) : AGGREGATE_CAPABILITIES;
+  const capabilities: Record<string, unknown> = single
+    ? carriedCapabilities(descriptor?.capabilities)
+    : view
+      ? viewCapabilities(view)
+      : AGGREGATE_CAPABILITIES;
   const serverInfo = single && descriptor?.serverInfo ? descriptor.serverInfo : MESH_SERVER_INFO;
   const server = new Server(serverInfo as { name: string; version: string }, {
     capabilities,
@@ -220,6 +241,10 @@ export function createSessionServer(deps: SessionServerDeps): Server {
         const items = result[field];
         return Array.isArray(items) ? { ...result, [field]: visible(kind)(single, items as Record<string, unknown>[]) } : result;
       }
+      if (view) {
+        if (kind === 'resourceTemplates') return { [field]: [] };
+        return { [field]: await view.list(kind, visible(kind)) };
+      }
       const { items } = await catalog.aggregate(kind, visible(kind));
       return { [field]: items };
     });
@@ -231,7 +256,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
       const asked = kind === 'tools' ? 'tool' : 'prompt';
       note.target = request.name;
       if (single) return forward(note, trace, single, method, params, ctx, { kind: asked, name: request.name });
-      const target = await catalog.resolveName(kind, request.name);
+      const target = view ? await view.resolve(kind, request.name, visible(kind)) : await catalog.resolveName(kind, request.name);
       note.target = target.name;
       return forward(note, trace, target.server, method, { ...request, name: target.name }, ctx, { kind: asked, name: target.name });
     });
@@ -251,7 +276,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
       const uri = (params as { uri: string }).uri;
       note.target = uri;
       if (single) return forward(note, trace, single, 'resources/read', params, ctx, { kind: 'resource', name: uri });
-      const target = await catalog.resolveResource(uri);
+      const target = view ? await view.resolve('resources', uri, visible('resources')) : await catalog.resolveResource(uri);
       const result = await forward(note, trace, target.server, 'resources/read', { ...params, uri: target.name }, ctx, {
         kind: 'resource',
         name: target.name,
@@ -321,6 +346,13 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     handle('completion/complete', async (params, note, trace, ctx) => {
       if (single) return forward(note, trace, single, 'completion/complete', params, ctx);
       const request = params as Record<string, unknown> & { ref: { type: string; name?: string; uri?: string } };
+      if (view && request.ref.type === 'ref/prompt' && request.ref.name) {
+        const target = await view.resolve('prompts', request.ref.name, visible('prompts'));
+        return forward(note, trace, target.server, 'completion/complete', { ...request, ref: { ...request.ref, name: target.name } }, ctx, {
+          kind: 'prompt',
+          name: target.name,
+        });
+      }
       const routed = await catalog.resolveCompletionRef(request.ref);
       if (!registry.descriptor(routed.server)?.capabilities?.completions) {
         throw new MeshError('MESH_METHOD_NOT_FOUND', `server '${routed.server}' does not offer completions`, {

@@ -145,6 +145,30 @@ export const AuditConfigSchema = z
   .strict();
 export type AuditConfig = z.infer<typeof AuditConfigSchema>;
 
+const ViewEntrySchema = z
+  .object({
+    server: z.string().min(1),
+    /** Name glob (`*` any run of characters, `?` one); default every item of the server. */
+    name: z.string().min(1).default('*'),
+    /** Expose the item under this name (only for a name without wildcards). */
+    as: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'names are 1-64 characters of a-z A-Z 0-9 _ -').optional(),
+    description: z.string().optional(),
+  })
+  .strict()
+  .refine((entry) => entry.as === undefined || !/[*?]/.test(entry.name), { message: '"as" renames one item: give an exact name, not a glob', path: ['as'] });
+
+export const ViewConfigSchema = z
+  .object({
+    description: z.string().optional(),
+    tools: z.array(ViewEntrySchema).default([]),
+    prompts: z.array(ViewEntrySchema).default([]),
+    /** Resources by URI glob per server. */
+    resources: z.array(z.object({ server: z.string().min(1), uri: z.string().min(1).default('*') }).strict()).default([]),
+  })
+  .strict();
+export type ViewConfig = z.infer<typeof ViewConfigSchema>;
+export type ViewEntry = z.infer<typeof ViewEntrySchema>;
+
 export const MeshConfigSchema = z
   .object({
     $schema: z.string().optional(),
@@ -153,6 +177,8 @@ export const MeshConfigSchema = z
     audit: AuditConfigSchema.default(AuditConfigSchema.parse({})),
     /** Gateway policy (auth, RBAC, limits, …), validated by the policy package when the ingress starts. */
     policy: z.record(z.string(), z.unknown()).optional(),
+    /** Named endpoints `/views/<name>/mcp` exposing a curated set of tools, prompts and resources. */
+    views: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/, 'view names are 1-48 characters of A-Z a-z 0-9 _ -'), ViewConfigSchema).default({}),
     servers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
     /** Alias of `servers`, the format desktop MCP clients use. */
     mcpServers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
@@ -170,6 +196,7 @@ export interface MeshConfig {
   readonly ingress: Readonly<IngressConfig>;
   readonly audit: Readonly<AuditConfig>;
   readonly policy: Readonly<Record<string, unknown>> | undefined;
+  readonly views: Readonly<Record<string, ViewConfig>>;
   readonly servers: Readonly<Record<string, ServerConfig>>;
 }
 
@@ -208,6 +235,7 @@ export function parseMeshConfig(value: unknown, source = 'config'): MeshConfig {
     ingress: result.data.ingress,
     audit: result.data.audit,
     policy: result.data.policy,
+    views: result.data.views,
     servers,
   });
 }

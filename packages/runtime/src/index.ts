@@ -8,6 +8,7 @@ export {
   NatsConfigSchema,
   IngressConfigSchema,
   AuditConfigSchema,
+  ViewConfigSchema,
   parseMeshConfig,
   loadMeshConfig,
   formatIssues,
@@ -21,6 +22,8 @@ export type {
   HttpServerConfig,
   IngressConfig,
   AuditConfig,
+  ViewConfig,
+  ViewEntry,
 } from './config.js';
 export { connectNats } from './nats.js';
 export type { ConnectNatsOptions } from './nats.js';

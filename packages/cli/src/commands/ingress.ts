@@ -10,7 +10,7 @@ import {
   type IngressConfig,
 } from '@mcp-mesh/runtime';
 import { traceFields } from '@mcp-mesh/telemetry';
-import { policyFrom, requiresAuthentication, serveIngress } from '../serve-ingress.js';
+import { JaegerUrlSchema, policyFrom, requiresAuthentication, serveIngress, withJaegerUrlFromEnv } from '../serve-ingress.js';
 import { startTelemetry } from '../telemetry-sdk.js';
 import { LogLevelSchema, MillisSchema, natsUrlFrom, parseOptions, PortSchema } from '../options.js';
 
@@ -23,6 +23,8 @@ export const IngressOptionsSchema = z.object({
   allowAnonymous: z.boolean().default(false),
   closeSseAfter: MillisSchema.optional(),
   noAudit: z.boolean().default(false),
+  noConsole: z.boolean().default(false),
+  jaegerUrl: JaegerUrlSchema.optional(),
   logLevel: LogLevelSchema.default('info'),
 });
 
@@ -59,7 +61,7 @@ export function ingressConfigFrom(
 
 /** `mcp-mesh ingress`: serves MCP over HTTP until SIGINT/SIGTERM. */
 export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const flags = parseOptions(IngressOptionsSchema, input, 'ingress');
+  const flags = parseOptions(IngressOptionsSchema, withJaegerUrlFromEnv(input, env), 'ingress');
   const file = flags.config ? await loadMeshConfig(flags.config) : undefined;
   const base = file?.ingress ?? IngressConfigSchema.parse({});
   const policy = await policyFrom(file?.policy, flags.config ?? 'flags', base.separator);
@@ -79,7 +81,9 @@ export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = proces
     logger,
     telemetry,
     policy,
+    views: file?.views ?? {},
     env,
+    console: flags.noConsole ? false : { jaegerUrl: flags.jaegerUrl },
   });
   shutdown.add('ingress', () => served.close());
 }

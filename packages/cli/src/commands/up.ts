@@ -6,7 +6,7 @@ import { Backoff } from '@mcp-mesh/bridge';
 import { MeshError } from '@mcp-mesh/protocol';
 import { AuditConfigSchema, connectNats, createLogger, loadMeshConfig, Shutdown } from '@mcp-mesh/runtime';
 import { traceFields } from '@mcp-mesh/telemetry';
-import { policyFrom, requiresAuthentication, serveIngress } from '../serve-ingress.js';
+import { JaegerUrlSchema, policyFrom, requiresAuthentication, serveIngress, withJaegerUrlFromEnv } from '../serve-ingress.js';
 import { startTelemetry } from '../telemetry-sdk.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startLocalNats, type LocalNats } from '../local-nats.js';
@@ -24,6 +24,8 @@ export const UpOptionsSchema = z.object({
   embeddedNats: z.boolean().default(true),
   allowAnonymous: z.boolean().default(false),
   noAudit: z.boolean().default(false),
+  noConsole: z.boolean().default(false),
+  jaegerUrl: JaegerUrlSchema.optional(),
 });
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -51,7 +53,7 @@ async function connectOrEmbed(
  * loopback), the ingress in this process, and one bridge process per configured server replica.
  */
 export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const options = parseOptions(UpOptionsSchema, input, 'up');
+  const options = parseOptions(UpOptionsSchema, withJaegerUrlFromEnv(input, env), 'up');
   const configPath = resolve(options.config);
   const config = await loadMeshConfig(configPath);
   const policy = await policyFrom(config.policy, configPath, config.ingress.separator);
@@ -76,8 +78,10 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
     logger,
     telemetry,
     policy,
+    views: config.views,
     env,
     discoverSettleMs: 100,
+    console: options.noConsole ? false : { jaegerUrl: options.jaegerUrl },
   });
   shutdown.add('ingress', () => served.close());
   const ingress = served.ingress;
@@ -123,6 +127,7 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
     for (let replica = 1; replica <= replicas; replica++) startBridge(name, replica, new Backoff(500, 30_000));
   }
   say(`${colour.bold('mcp-mesh is up')}: ${ingress.url}/mcp  ${colour.dim('(Ctrl-C stops everything)')}`);
+  if (!options.noConsole) say(colour.dim(`  console: ${ingress.url}/`));
   for (const name of names) say(colour.dim(`  ${name} alone: ${ingress.url}/servers/${name}/mcp`));
 }
 
