@@ -13,7 +13,9 @@ describe('mcp-mesh connect: a stdio adapter for desktop clients', () => {
     mesh = await TestMesh.start();
     await mesh.addBridge('desk');
     client = new Client({ name: 'desktop-app', version: '1' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'connect', `${mesh.ingress.url}/mcp`], stderr: 'pipe' }));
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: [CLI, 'connect', `${mesh.ingress.url}/mcp`], stderr: 'pipe' }),
+    );
   });
   afterAll(async () => {
     await client?.close();
@@ -30,7 +32,10 @@ describe('mcp-mesh connect: a stdio adapter for desktop clients', () => {
 
   it('relays progress notifications back', async () => {
     const seen: number[] = [];
-    await client.callTool({ name: 'desk__progress', arguments: { steps: 3, intervalMs: 10 } }, { onprogress: (p) => seen.push(p.progress) });
+    await client.callTool(
+      { name: 'desk__progress', arguments: { steps: 3, intervalMs: 10 } },
+      { onprogress: (p) => seen.push(p.progress) },
+    );
     expect(seen).toEqual([1, 2, 3]);
   });
 

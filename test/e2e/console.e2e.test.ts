@@ -9,7 +9,7 @@ import { Ingress } from '@mcp-mesh/ingress';
 import { createPolicy, generateApiKey, hashApiKey, parsePolicyConfig } from '@mcp-mesh/policy';
 import { newAuditEventId } from '@mcp-mesh/protocol';
 import { connectNats, createLogger, IngressConfigSchema } from '@mcp-mesh/runtime';
-import { fixtureServerCommand, NatsServer } from '@mcp-mesh/testing';
+import { fixtureServerCommand, freePort, NatsServer } from '@mcp-mesh/testing';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLI } from '../support/paths.js';
 import { TestProcess, waitFor } from '../support/processes.js';
@@ -26,8 +26,9 @@ const CHROMIUM_ARGS = [
   '--headless',
 ];
 const JAEGER = 'http://jaeger.example.test:16686';
-/** Where the test leaves a picture of the page. */
-export const SCREENSHOT = join(tmpdir(), 'mcp-mesh-console.png');
+/** Where the test leaves pictures of the page: what a person sees first, and the whole page. */
+const SCREENSHOT = join(tmpdir(), 'mcp-mesh-console.png');
+const SCREENSHOT_FULL = join(tmpdir(), 'mcp-mesh-console-full.png');
 /** The tools every fixture server offers. */
 const FIXTURE_TOOLS = ['add', 'add_tool', 'big', 'crash', 'echo', 'fail', 'meta', 'progress', 'sleep', 'throw', 'whoami'];
 
@@ -85,7 +86,12 @@ describe('web console', () => {
     }
     nats = await NatsServer.start();
     nc = await connectNats({ url: nats.url, name: 'console-test' });
-    audit = await AuditPublisher.open({ nc, logger: silent, dir: mkdtempSync(join(tmpdir(), 'mcp-mesh-console-outbox-')), publishTimeoutMs: 1_000 });
+    audit = await AuditPublisher.open({
+      nc,
+      logger: silent,
+      dir: mkdtempSync(join(tmpdir(), 'mcp-mesh-console-outbox-')),
+      publishTimeoutMs: 1_000,
+    });
     const policy = await createPolicy(
       parsePolicyConfig({
         auth: {
@@ -254,7 +260,8 @@ describe('web console', () => {
   });
 
   it('looks right, with no error and nothing loaded from another origin', async () => {
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: SCREENSHOT_FULL, fullPage: true });
     expect(pageErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);
   });
@@ -318,5 +325,68 @@ describe('web console', () => {
     const audited = events.filter((block) => block.event === 'audit').map((block) => JSON.parse(block.data!) as { server?: string });
     expect(audited.length).toBeGreaterThan(0);
     expect(audited.every((event) => event.server !== 'beta')).toBe(true);
+  });
+});
+
+describe('mcp-mesh ingress serves the console', () => {
+  let nats: NatsServer;
+  const started: TestProcess[] = [];
+
+  async function ingress(args: string[], env: Record<string, string> = {}): Promise<string> {
+    const port = await freePort();
+    const process_ = new TestProcess(
+      process.execPath,
+      [CLI, 'ingress', '--port', String(port), '--nats-url', nats.url, '--no-audit', ...args],
+      {
+        env: { ...process.env, MCP_MESH_HOME: mkdtempSync(join(tmpdir(), 'mcp-mesh-console-home-')), ...env },
+      },
+    );
+    started.push(process_);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => {
+        if (!process_.running) throw new Error(`the ingress exited:\n${process_.stderr}`);
+        return (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true;
+      },
+      'the ingress to listen',
+      20_000,
+    );
+    return url;
+  }
+
+  beforeAll(async () => {
+    nats = await NatsServer.start();
+  });
+  afterAll(async () => {
+    await Promise.allSettled(started.map((process_) => process_.stop()));
+    await nats?.stop();
+  });
+
+  it('at / by default, linking traces to the Jaeger of $MCP_MESH_JAEGER_URL', async () => {
+    const url = await ingress([], { MCP_MESH_JAEGER_URL: 'http://jaeger.example.test:16686' });
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/console/console.js');
+    expect(await (await fetch(`${url}/api/config`)).json()).toMatchObject({
+      principal: 'anonymous',
+      jaegerUrl: 'http://jaeger.example.test:16686',
+    });
+    // With audit off there is no stream to tail: the page is told so, the rest works.
+    const controller = new AbortController();
+    const live = await fetch(`${url}/api/live`, { signal: controller.signal });
+    const reader = live.body!.getReader();
+    let text = '';
+    while (!text.includes('is audit enabled')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(text).toContain('event: audit-status');
+    expect(text).toContain('"state":"unavailable"');
+  });
+
+  it('not with --no-console; a Jaeger URL that is not http(s) is refused', async () => {
+    const url = await ingress(['--no-console']);
+    expect((await fetch(`${url}/`)).status).toBe(404);
+    const refused = new TestProcess(process.execPath, [CLI, 'ingress', '--nats-url', nats.url, '--jaeger-url', 'javascript:alert(1)']);
+    expect((await refused.exited).code).toBe(1);
+    expect(refused.stderr).toContain('must be an http(s) URL');
   });
 });

@@ -18,7 +18,9 @@ describe('bridges to remote MCP servers (--url)', () => {
     await mesh.addBridge('streamable', { url: `http://127.0.0.1:${httpPort}/mcp` });
     // A legacy HTTP+SSE server (server-everything's sse mode): the bridge falls back to it.
     const ssePort = await freePort();
-    servers.push(new TestProcess(EVERYTHING_SERVER.command, [EVERYTHING_SERVER.args[0]!, 'sse'], { env: { ...process.env, PORT: String(ssePort) } }));
+    servers.push(
+      new TestProcess(EVERYTHING_SERVER.command, [EVERYTHING_SERVER.args[0]!, 'sse'], { env: { ...process.env, PORT: String(ssePort) } }),
+    );
     await servers[1]!.waitForOutput('running on port');
     await mesh.addBridge('legacy', { url: `http://127.0.0.1:${ssePort}/sse` });
   }, 60_000);

@@ -24,7 +24,12 @@ describe('routing of progress and callbacks under concurrency', () => {
         });
         client.setRequestHandler('sampling/createMessage', async () => {
           entry.sampled++;
-          return { role: 'assistant', content: { type: 'text', text: `answer from session ${k}` }, model: `model-${k}`, stopReason: 'endTurn' };
+          return {
+            role: 'assistant',
+            content: { type: 'text', text: `answer from session ${k}` },
+            model: `model-${k}`,
+            stopReason: 'endTurn',
+          };
         });
       });
       sessions.push(entry);
@@ -46,7 +51,10 @@ describe('routing of progress and callbacks under concurrency', () => {
 
     sessions.forEach(({ progress, sampled }, k) => {
       // Only this session's tokens, each with its three steps.
-      expect(progress.every((p) => p.token.startsWith(`s${k}-`)), `session ${k} got ${JSON.stringify(progress.filter((p) => !p.token.startsWith(`s${k}-`)))}`).toBe(true);
+      expect(
+        progress.every((p) => p.token.startsWith(`s${k}-`)),
+        `session ${k} got ${JSON.stringify(progress.filter((p) => !p.token.startsWith(`s${k}-`)))}`,
+      ).toBe(true);
       const byToken = new Map<string, number[]>();
       for (const p of progress) byToken.set(p.token, [...(byToken.get(p.token) ?? []), p.progress]);
       expect(byToken.size).toBe(9);
@@ -64,7 +72,8 @@ describe('routing of progress and callbacks under concurrency', () => {
   }, 60_000);
 
   it('gives each client session its own upstream in per-client mode, and keeps it', async () => {
-    const pidOf = async (client: Client) => ((await client.callTool({ name: 'mine__whoami', arguments: {} })).structuredContent as { pid: number }).pid;
+    const pidOf = async (client: Client) =>
+      ((await client.callTool({ name: 'mine__whoami', arguments: {} })).structuredContent as { pid: number }).pid;
     const first = await Promise.all(sessions.map(({ client }) => pidOf(client)));
     expect(new Set(first).size).toBe(5);
     const again = await Promise.all(sessions.map(({ client }) => pidOf(client)));

@@ -6,19 +6,22 @@ describe('views: curated endpoints drawn from several servers', () => {
   let mesh: TestMesh;
 
   beforeAll(async () => {
-    mesh = await TestMesh.start({}, {
-      views: {
-        triage: ViewConfigSchema.parse({
-          description: 'what the triage agent needs',
-          tools: [
-            { server: 'alpha', name: 'echo', as: 'say', description: 'Repeat a text back' },
-            { server: 'beta', name: 'a*' },
-          ],
-          prompts: [{ server: 'beta', name: 'greet' }],
-          resources: [{ server: 'alpha', uri: 'fixture://alpha/*' }],
-        }),
+    mesh = await TestMesh.start(
+      {},
+      {
+        views: {
+          triage: ViewConfigSchema.parse({
+            description: 'what the triage agent needs',
+            tools: [
+              { server: 'alpha', name: 'echo', as: 'say', description: 'Repeat a text back' },
+              { server: 'beta', name: 'a*' },
+            ],
+            prompts: [{ server: 'beta', name: 'greet' }],
+            resources: [{ server: 'alpha', uri: 'fixture://alpha/*' }],
+          }),
+        },
       },
-    });
+    );
     await mesh.addBridge('alpha');
     await mesh.addBridge('beta');
   });
@@ -38,7 +41,9 @@ describe('views: curated endpoints drawn from several servers', () => {
 
   it('routes calls to the right server under the view names', async () => {
     const client = await mesh.client('/views/triage/mcp');
-    expect((await client.callTool({ name: 'say', arguments: { text: 'from the view' } })).content).toEqual([{ type: 'text', text: 'from the view' }]);
+    expect((await client.callTool({ name: 'say', arguments: { text: 'from the view' } })).content).toEqual([
+      { type: 'text', text: 'from the view' },
+    ]);
     expect((await client.callTool({ name: 'beta__add', arguments: { a: 1, b: 2 } })).structuredContent).toEqual({ sum: 3 });
     const greeting = await client.getPrompt({ name: 'beta__greet', arguments: { who: 'triage' } });
     expect(greeting.messages[0]!.content).toMatchObject({ text: 'Hello, triage!' });
@@ -48,14 +53,21 @@ describe('views: curated endpoints drawn from several servers', () => {
 
   it('refuses what the view does not offer, naming the view', async () => {
     const client = await mesh.client('/views/triage/mcp');
-    await expect(client.callTool({ name: 'alpha__echo', arguments: { text: 'x' } })).rejects.toThrow(/view 'triage' has no tool 'alpha__echo'/);
+    await expect(client.callTool({ name: 'alpha__echo', arguments: { text: 'x' } })).rejects.toThrow(
+      /view 'triage' has no tool 'alpha__echo'/,
+    );
   });
 
   it('answers 404 for an unknown view, naming the known ones', async () => {
     const response = await fetch(`${mesh.ingress.url}/views/nope/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
     });
     expect(response.status).toBe(404);
     expect(await response.text()).toContain('triage');

@@ -36,7 +36,10 @@ export class TestMesh {
     readonly ingress: Ingress,
   ) {}
 
-  static async start(ingress: Partial<IngressConfig> = {}, options: { policy?: Policy; views?: Record<string, ViewConfig> } = {}): Promise<TestMesh> {
+  static async start(
+    ingress: Partial<IngressConfig> = {},
+    options: { policy?: Policy; views?: Record<string, ViewConfig> } = {},
+  ): Promise<TestMesh> {
     const nats = await NatsServer.start();
     const nc = await connect({ servers: nats.url });
     const config = IngressConfigSchema.parse({ port: 0, requestTimeoutMs: 10_000, listTimeoutMs: 3_000, ...ingress });

@@ -12,7 +12,8 @@ const ALLOWED: Record<string, string[]> = {
   audit: ['protocol', 'runtime'],
   bridge: ['protocol', 'runtime', 'telemetry'],
   ingress: ['protocol', 'runtime', 'telemetry', 'policy'],
-  cli: ['protocol', 'runtime', 'telemetry', 'audit', 'policy', 'bridge', 'ingress'],
+  console: ['protocol', 'runtime', 'audit', 'policy', 'ingress'],
+  cli: ['protocol', 'runtime', 'telemetry', 'audit', 'policy', 'bridge', 'ingress', 'console'],
   testing: ['protocol'],
 };
 

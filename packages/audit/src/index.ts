@@ -1,4 +1,4 @@
-export { AUDIT_STREAM, auditStreamConfig, ensureAuditStream } from './stream.js';
+export { AUDIT_STREAM, auditStreamConfig, auditStreamName, ensureAuditStream } from './stream.js';
 export type { AuditStreamOptions } from './stream.js';
 export { AuditPublisher } from './publisher.js';
 export type { AuditPublisherOptions, AuditStats } from './publisher.js';

@@ -86,7 +86,13 @@ export class AuditPublisher implements AuditSink {
     while (this.running || this.outbox.pendingLines > 0) {
       try {
         if (!this.streamReady) {
-          await ensureAuditStream(this.options.nc, this.options.stream);
+          const { differences } = await ensureAuditStream(this.options.nc, this.options.stream);
+          if (differences.length > 0) {
+            this.options.logger.warn(
+              { differences },
+              'the audit stream exists with other settings than configured: left as it is (change it with nats stream edit)',
+            );
+          }
           this.streamReady = true;
         }
         const published = await this.publishSome();
@@ -101,6 +107,8 @@ export class AuditPublisher implements AuditSink {
         backoff = 100;
       } catch (error) {
         this.stats.failures++;
+        // The stream may have been deleted under us: make sure it exists before the next try.
+        if (/no responders|not found|not enabled/i.test((error as Error).message)) this.streamReady = false;
         this.stats.lastError = (error as Error).message;
         if (this.stats.failures === 1 || this.stats.failures % 20 === 0) {
           this.options.logger.warn(

@@ -1,7 +1,7 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AuditEventSchema, Subjects, encodeToken, type AuditEvent } from '@mcp-mesh/protocol';
-import { AUDIT_STREAM } from './stream.js';
+import { auditStreamName } from './stream.js';
 
 export interface AuditFilter {
   server?: string;
@@ -62,7 +62,7 @@ export function matches(event: AuditEvent, filter: AuditFilter = {}): boolean {
  * filtered by subject where it can (server) and in process for the rest.
  */
 export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<AuditEvent> {
-  const stream = options.stream ?? AUDIT_STREAM;
+  const stream = options.stream ?? auditStreamName(options.prefix);
   const subjects = new Subjects(options.prefix);
   const filter = options.filter ?? {};
   const jsm = await transient(() => jetstreamManager(options.nc));

@@ -1,6 +1,6 @@
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Subjects } from '@mcp-mesh/protocol';
+import { DEFAULT_SUBJECT_PREFIX, Subjects } from '@mcp-mesh/protocol';
 
 export const AUDIT_STREAM = 'MCP_AUDIT';
 
@@ -18,10 +18,15 @@ export interface AuditStreamOptions {
 
 const ms = (value: number) => value * 1_000_000;
 
+/** `MCP_AUDIT` for the default prefix; meshes with another prefix on the same account get their own stream. */
+export function auditStreamName(prefix: string = DEFAULT_SUBJECT_PREFIX): string {
+  return prefix === DEFAULT_SUBJECT_PREFIX ? AUDIT_STREAM : `${AUDIT_STREAM}_${prefix.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
+}
+
 export function auditStreamConfig(options: AuditStreamOptions = {}): Partial<StreamConfig> & { name: string; subjects: string[] } {
   const subjects = new Subjects(options.prefix);
   return {
-    name: options.name ?? AUDIT_STREAM,
+    name: options.name ?? auditStreamName(options.prefix),
     subjects: [subjects.auditAll()],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
@@ -34,33 +39,40 @@ export function auditStreamConfig(options: AuditStreamOptions = {}): Partial<Str
   };
 }
 
-/** Creates the audit stream, or updates it to the wanted limits. Idempotent; safe from many processes at once. */
+/**
+ * Creates the audit stream when it is missing. An existing stream is left as its operator set it
+ * (another ingress, started with other flags, must not shrink its replicas or limits): only its
+ * subjects are fixed if they no longer capture this mesh's events. Returns what differs.
+ */
 export async function ensureAuditStream(
   nc: NatsConnection,
   options: AuditStreamOptions = {},
-): Promise<'created' | 'updated' | 'unchanged'> {
+): Promise<{ outcome: 'created' | 'updated' | 'unchanged'; differences: string[] }> {
   const jsm = await jetstreamManager(nc);
   const wanted = auditStreamConfig(options);
   try {
     const info = await jsm.streams.info(wanted.name);
     const current = info.config;
-    const same =
-      JSON.stringify(current.subjects) === JSON.stringify(wanted.subjects) &&
-      current.max_age === wanted.max_age &&
-      current.max_bytes === wanted.max_bytes &&
-      current.num_replicas === wanted.num_replicas &&
-      current.duplicate_window === wanted.duplicate_window;
-    if (same) return 'unchanged';
-    await jsm.streams.update(wanted.name, { ...wanted, storage: undefined, retention: undefined } as never);
-    return 'updated';
+    const differences: string[] = [];
+    if (current.max_age !== wanted.max_age) differences.push(`max_age ${current.max_age} (configured ${wanted.max_age})`);
+    if (current.max_bytes !== wanted.max_bytes) differences.push(`max_bytes ${current.max_bytes} (configured ${wanted.max_bytes})`);
+    if (current.num_replicas !== wanted.num_replicas)
+      differences.push(`replicas ${current.num_replicas} (configured ${wanted.num_replicas})`);
+    if (current.duplicate_window !== wanted.duplicate_window)
+      differences.push(`duplicate_window ${current.duplicate_window} (configured ${wanted.duplicate_window})`);
+    if (!wanted.subjects.every((subject) => current.subjects.includes(subject))) {
+      await jsm.streams.update(wanted.name, { ...current, subjects: [...new Set([...current.subjects, ...wanted.subjects])] } as never);
+      return { outcome: 'updated', differences };
+    }
+    return { outcome: 'unchanged', differences };
   } catch (error) {
     if (!/not found/i.test((error as Error).message)) throw error;
     try {
       await jsm.streams.add(wanted);
-      return 'created';
+      return { outcome: 'created', differences: [] };
     } catch (addError) {
       // Another process created it between our info and add.
-      if (/already in use|exists/i.test((addError as Error).message)) return 'unchanged';
+      if (/already in use|exists/i.test((addError as Error).message)) return { outcome: 'unchanged', differences: [] };
       throw addError;
     }
   }

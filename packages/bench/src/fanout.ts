@@ -4,15 +4,15 @@ import type { BenchOptions } from './options.js';
 import { CPU_SERVER } from './paths.js';
 import { waitForQuiet } from './quiet.js';
 import type { FanoutResult, TargetResult } from './results.js';
-import { describeResult, measureTarget, type MeasureTargetOptions, type Progress } from './run-target.js';
+import { combineResults, describeResult, measureTarget, type MeasureTargetOptions, type Progress } from './run-target.js';
 import { startMesh } from './targets/mesh.js';
 import { boundedWorkload } from './workloads.js';
 
 const FANOUT_CONCURRENCY = 16;
 
 /**
- * Fan-out: a CPU-bound tool through the mesh with one bridge replica, then with two (NATS queue
- * group), at concurrency 16, for each CPU cost in `costsMs` (the issue's ~5 ms first). On a
+ * Fan-out: a CPU-bound tool through the mesh with one bridge replica and with two (NATS queue
+ * group), in alternating rounds, at concurrency 16, for each CPU cost in `costsMs` (the issue's ~5 ms first). On a
  * machine with N cores the speedup is bounded by the CPU the rest of the path needs per call, so
  * a heavier cost shows the scaling of the queue group itself.
  */
@@ -50,19 +50,30 @@ export async function runFanout(
         { ...options, warmupCalls: Math.min(options.warmupCalls, 50) },
       ),
     );
-    const one: TargetResult[] = [];
-    for (const workload of workloads) {
-      const result = { ...(await measureTarget(mesh, workload, measureOptions)), target: 'mesh-1-replica' };
-      one.push(result);
-      progress(describeResult(result));
+    // Rounds alternate one and two replicas, so that other load on a shared machine falls on both.
+    const parts = workloads.map(() => ({ one: [] as TargetResult[], two: [] as TargetResult[] }));
+    for (let r = 0; r < options.rounds; r++) {
+      for (const [replicas, key] of [
+        [1, 'one'],
+        [2, 'two'],
+      ] as const) {
+        if (replicas === 2) {
+          progress('  starting a second bridge replica…');
+          await mesh.addReplica();
+        }
+        for (const [index, workload] of workloads.entries()) {
+          const slice = { ...workload, maxCalls: Math.ceil(workload.maxCalls / options.rounds), maxMs: workload.maxMs / options.rounds };
+          if (r > 0) Object.assign(slice, { warmupCalls: Math.min(workload.warmupCalls, 20), warmupMs: Math.min(workload.warmupMs, 300) });
+          parts[index]![key].push(await measureTarget(mesh, slice, measureOptions));
+        }
+        if (replicas === 2 && r < options.rounds - 1) await mesh.removeReplica();
+      }
     }
-    progress('  starting a second bridge replica…');
-    await mesh.addReplica();
-    const two: TargetResult[] = [];
-    for (const workload of workloads) {
-      const result = { ...(await measureTarget(mesh, workload, measureOptions)), target: 'mesh-2-replicas' };
-      two.push(result);
-      progress(describeResult(result));
+    const one = parts.map((part) => combineResults(part.one, 'mesh-1-replica'));
+    const two = parts.map((part) => combineResults(part.two, 'mesh-2-replicas'));
+    for (const [index] of workloads.entries()) {
+      progress(describeResult(one[index]!));
+      progress(describeResult(two[index]!));
     }
 
     // Both replicas must really take calls: a burst answered by two different upstream pids.

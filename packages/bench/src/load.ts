@@ -61,6 +61,18 @@ interface RunStats {
  * (a JSON-RPC error or a tool error counts as an error, never as a fast call).
  */
 export async function measure(callers: readonly McpCaller[], workload: Workload, options: MeasureOptions = {}): Promise<Measurement> {
+  return (await measureSamples(callers, workload, options)).measurement;
+}
+
+/** A measurement together with its sorted latencies, so measurements can be combined. */
+export interface Samples {
+  measurement: Measurement;
+  /** Latency of every successful call, milliseconds, sorted. */
+  latencies: Float64Array;
+}
+
+/** `measure()`, also answering the latencies it summarised. */
+export async function measureSamples(callers: readonly McpCaller[], workload: Workload, options: MeasureOptions = {}): Promise<Samples> {
   if (callers.length === 0) throw new Error('measure() needs at least one session');
   if (workload.concurrency < 1) throw new Error('concurrency must be at least 1');
   const sessions = Math.min(callers.length, workload.concurrency);
@@ -71,7 +83,7 @@ export async function measure(callers: readonly McpCaller[], workload: Workload,
   }
   const stats = await run(prepared, workload.concurrency, workload.maxCalls, workload.maxMs, options.onTick);
   const latencies = stats.latencies.subarray(0, stats.calls).sort();
-  return {
+  const measurement: Measurement = {
     workload: workload.id,
     tool: workload.tool,
     concurrency: workload.concurrency,
@@ -82,6 +94,35 @@ export async function measure(callers: readonly McpCaller[], workload: Workload,
     elapsedMs: round(stats.elapsedMs, 1),
     callsPerSec: stats.elapsedMs > 0 ? round((stats.calls * 1000) / stats.elapsedMs, 1) : 0,
     latencyMs: summarise(latencies),
+  };
+  return { measurement, latencies };
+}
+
+/** One measurement from several of the same workload (e.g. interleaved rounds): totals and merged latencies. */
+export function combineSamples(parts: readonly Samples[]): Samples {
+  const first = parts[0];
+  if (!first) throw new Error('combineSamples() needs at least one part');
+  const calls = parts.reduce((sum, part) => sum + part.measurement.calls, 0);
+  const elapsedMs = parts.reduce((sum, part) => sum + part.measurement.elapsedMs, 0);
+  const latencies = new Float64Array(calls);
+  let offset = 0;
+  for (const part of parts) {
+    latencies.set(part.latencies, offset);
+    offset += part.latencies.length;
+  }
+  latencies.sort();
+  const firstError = parts.find((part) => part.measurement.firstError !== undefined)?.measurement.firstError;
+  return {
+    measurement: {
+      ...first.measurement,
+      calls,
+      errors: parts.reduce((sum, part) => sum + part.measurement.errors, 0),
+      ...(firstError === undefined ? {} : { firstError }),
+      elapsedMs: round(elapsedMs, 1),
+      callsPerSec: elapsedMs > 0 ? round((calls * 1000) / elapsedMs, 1) : 0,
+      latencyMs: summarise(latencies),
+    },
+    latencies,
   };
 }
 

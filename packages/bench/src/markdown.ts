@@ -21,8 +21,8 @@ export function resultsTable(report: BenchReport): string {
     (a, b) => a.workload.localeCompare(b.workload) || TARGET_ORDER.indexOf(a.target) - TARGET_ORDER.indexOf(b.target),
   );
   const lines = [
-    '| workload | target | calls/s | p50 ms | p95 ms | p99 ms | errors | proxy peak RSS MB | proxy CPU µs/call | upstream CPU µs/call | client CPU µs/call | other load % |',
-    '|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|',
+    '| workload | target | calls/s | p50 ms | p95 ms | p99 ms | errors | proxy peak RSS MB | proxy CPU µs/call | upstream CPU µs/call | client CPU µs/call | other load % | calls/s per round |',
+    '|---|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---|',
   ];
   for (const r of rows) {
     const proxies = r.processes.filter((p) => p.role !== 'upstream' && p.role !== 'load-generator');
@@ -31,7 +31,7 @@ export function resultsTable(report: BenchReport): string {
     lines.push(
       `| ${r.workload} | ${r.target} | ${r.callsPerSec.toFixed(0)} | ${fixed(r.latencyMs.p50, 2)} | ${fixed(r.latencyMs.p95, 2)} | ` +
         `${fixed(r.latencyMs.p99, 2)} | ${r.errors} | ${proxyRss} | ${proxyCpu} | ${cpu(r, 'upstream') || '–'} | ` +
-        `${cpu(r, 'load-generator')} | ${r.foreignCpuPercent}${r.attempts > 1 ? ` (best of ${r.attempts})` : ''} |`,
+        `${cpu(r, 'load-generator')} | ${r.foreignCpuPercent} | ${r.roundsCallsPerSec?.map((value) => value.toFixed(0)).join(' / ') ?? ''} |`,
     );
   }
   return lines.join('\n');
@@ -86,9 +86,9 @@ export function machineLine(report: BenchReport): string {
   return (
     `${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}, ${m.natsServer}; ` +
     `load average ${m.loadAverageAtStart} at start. Mesh revision: ${report.revision}. ` +
-    `${report.mode} run of ${report.createdAt}: ${s.sessions} client sessions per HTTP target, each workload ` +
-    `bounded by ${s.secondsPerWorkload} s or ${s.maxCallsPerWorkload} calls after a warm-up of ` +
-    `${s.warmupSeconds} s / ${s.warmupCalls} calls.`
+    `${report.mode} run of ${report.createdAt}: ${s.sessions} client sessions per HTTP target; each workload ` +
+    `bounded by ${s.secondsPerWorkload} s or ${s.maxCallsPerWorkload} calls per target after a warm-up of ` +
+    `${s.warmupSeconds} s / ${s.warmupCalls} calls, split into ${s.rounds} interleaved rounds.`
   );
 }
 

@@ -33,8 +33,8 @@ const BenchOptionsSchema = z
     warmupCalls: z.number().int().min(0),
     /** Before each measurement, wait up to this long for other work on the machine to calm down. */
     quietWaitSeconds: z.number().min(0).max(600),
-    /** Repeats of disturbed measurements allowed per target. */
-    retries: z.number().int().min(0).max(100),
+    /** Interleaved rounds each workload's bounds are split into (targets alternate between rounds). */
+    rounds: z.number().int().min(1).max(20),
     targets: z.array(z.enum(TARGET_IDS)).min(1),
     profile: z.boolean(),
     profileSeconds: z.number().positive().max(120),
@@ -60,7 +60,7 @@ writes bench/results/latest.json and the tables of docs/performance.md (full run
   --sessions <n>         client sessions per HTTP target (default 4)
   --seconds <s>          time bound per measured workload (default 6, quick 2)
   --max-calls <n>        count bound per measured workload (default 50000)
-  --retries <n>          repeats per target of measurements disturbed by other load (default 2, quick 1)
+  --rounds <n>           interleaved rounds per workload: targets take turns (default 3, quick 2)
   --quiet-wait <s>       before each measurement wait up to s seconds for other CPU load to stop (default 5, quick 1)
   --profile / --no-profile   CPU-profile ingress and bridge during echo c=16 (default: on in full runs)
   --mesh-cli <main.js>   benchmark another build of the mcp-mesh CLI (e.g. of another revision)
@@ -80,7 +80,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       seconds: { type: 'string' },
       'max-calls': { type: 'string' },
       'quiet-wait': { type: 'string' },
-      retries: { type: 'string' },
+      rounds: { type: 'string' },
       profile: { type: 'boolean' },
       'no-profile': { type: 'boolean' },
       out: { type: 'string' },
@@ -103,7 +103,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     warmupSeconds: quick ? 0.5 : 1.5,
     warmupCalls: quick ? 300 : 2_000,
     quietWaitSeconds: number(values['quiet-wait']) ?? (quick ? 1 : 5),
-    retries: number(values.retries) ?? (quick ? 1 : 2),
+    rounds: number(values.rounds) ?? (quick ? 2 : 3),
     targets: values.targets?.split(',').map((id) => id.trim()) ?? (quick ? QUICK_TARGETS : TARGET_IDS),
     profile: values['no-profile'] ? false : (values.profile ?? !quick),
     profileSeconds: quick ? 4 : 10,

@@ -1,6 +1,5 @@
 import type { Measurement } from './load.js';
 import { round } from './load.js';
-import type { ProcessUsage } from './proc-stats.js';
 import type { ProfileSummary } from './profile-summary.js';
 
 export interface ProcessResult {
@@ -15,8 +14,8 @@ export interface TargetResult extends Measurement {
   processes: ProcessResult[];
   /** CPU used meanwhile by processes outside the benchmark, % of all cores (noise indicator). */
   foreignCpuPercent: number;
-  /** Measurements taken (more than one when the first was disturbed by other load; the least disturbed is kept). */
-  attempts: number;
+  /** calls/s of each interleaved round, when there were several (their spread shows the noise). */
+  roundsCallsPerSec?: number[];
 }
 
 export interface FanoutResult {
@@ -58,6 +57,7 @@ export interface BenchReport {
   revision: string;
   settings: {
     sessions: number;
+    rounds: number;
     secondsPerWorkload: number;
     maxCallsPerWorkload: number;
     warmupSeconds: number;
@@ -77,20 +77,6 @@ export interface BenchReport {
   }[];
   checks: TargetCheck[];
   profile?: ProfileSummary;
-}
-
-export function toTargetResult(target: string, measurement: Measurement, usage: ProcessUsage[], foreignCpuPercent: number): TargetResult {
-  return {
-    target,
-    ...measurement,
-    foreignCpuPercent,
-    attempts: 1,
-    processes: usage.map((entry) => ({
-      role: entry.role,
-      peakRssMB: round(entry.peakRssBytes / (1024 * 1024), 1),
-      cpuUsPerCall: measurement.calls > 0 ? round((entry.cpuMs * 1000) / measurement.calls, 1) : 0,
-    })),
-  };
 }
 
 export function find(results: readonly TargetResult[], target: string, workload: string): TargetResult | undefined {

@@ -10,7 +10,7 @@ import type { BenchOptions } from './options.js';
 import { runFanout } from './fanout.js';
 import { runProfile } from './profile.js';
 import { checks, ratios, type BenchReport, type TargetResult } from './results.js';
-import { describeResult, measureTarget, type Progress } from './run-target.js';
+import { describeResult, measureInterleaved, measureTarget, type Progress } from './run-target.js';
 import { startDirect, startDirectSdk } from './targets/direct.js';
 import { startMesh, type MeshTarget } from './targets/mesh.js';
 import { startLeanIngress, startMeshBus } from './targets/mesh-variants.js';
@@ -18,15 +18,6 @@ import { startSdkHttp } from './targets/sdk-http.js';
 import { startSupergateway } from './targets/supergateway.js';
 import type { BenchTarget } from './targets/target.js';
 import { boundedWorkload, WORKLOAD_SPECS, workloadsFor } from './workloads.js';
-
-interface Starter {
-  id: string;
-  start: () => Promise<BenchTarget>;
-  /** Start the target only to serve its variants (its own workloads are not wanted). */
-  skip?: boolean;
-  /** Targets that run while this one is up and use its processes. */
-  variants?: Starter[];
-}
 
 export interface SuiteHooks {
   /** One line per step and per finished measurement. */
@@ -38,84 +29,82 @@ export interface SuiteHooks {
 /** The server name of the fixture on every target. */
 export const BENCH_SERVER = 'bench';
 
-/** Runs every selected target and workload, the fan-out and the profile; returns the report. */
+/**
+ * Runs every selected target and workload, the fan-out and the profile; returns the report. The
+ * compared targets are all started first and measured interleaved, workload by workload.
+ */
 export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promise<BenchReport> {
   const { progress } = hooks;
   const machineInfo = machine();
   const revision = meshRevision(options.meshCli);
   const upstream = fixtureServerCommand({ name: BENCH_SERVER });
   const cli = options.meshCli === undefined ? {} : { cli: options.meshCli };
-  const starters: Starter[] = [];
   const wanted = new Set(options.targets);
-  if (wanted.has('direct')) starters.push({ id: 'direct', start: () => startDirect(upstream) });
-  if (wanted.has('direct-sdk')) starters.push({ id: 'direct-sdk', start: () => startDirectSdk(upstream) });
-  if (wanted.has('supergateway')) {
-    starters.push({ id: 'supergateway', start: () => startSupergateway({ upstream, sessions: options.sessions, mode: 'stateful' }) });
-  }
-  if (wanted.has('supergateway-stateless')) {
-    starters.push({ id: 'supergateway-stateless', start: () => startSupergateway({ upstream, sessions: 1, mode: 'stateless' }) });
-  }
-  const meshVariants = ['mesh', 'mesh-bus', 'lean-ingress'] as const;
-  if (meshVariants.some((id) => wanted.has(id))) {
-    // One mesh (nats-server, bridge, upstream) serves the ingress and the two diagnostic variants.
-    let mesh: MeshTarget | undefined;
-    const variants: Starter[] = [];
-    if (wanted.has('mesh-bus')) variants.push({ id: 'mesh-bus', start: () => startMeshBus(mesh!, BENCH_SERVER, options.sessions) });
-    if (wanted.has('lean-ingress')) {
-      variants.push({ id: 'lean-ingress', start: () => startLeanIngress(mesh!, BENCH_SERVER, options.sessions) });
+  const measureOptions = { ...(hooks.tick ? { tick: hooks.tick } : {}), quietWaitMs: options.quietWaitSeconds * 1000 };
+
+  const started: BenchTarget[] = [];
+  const measured: BenchTarget[] = [];
+  const start = async (id: string, starter: () => Promise<BenchTarget>, measure = true) => {
+    progress(`▶ ${id}: starting`);
+    const target = await starter();
+    started.push(target);
+    if (measure) measured.push(target);
+    return target;
+  };
+  const results: TargetResult[] = [];
+  try {
+    if (wanted.has('direct')) await start('direct', () => startDirect(upstream));
+    if (wanted.has('direct-sdk')) await start('direct-sdk', () => startDirectSdk(upstream));
+    if (wanted.has('supergateway')) {
+      await start('supergateway', () => startSupergateway({ upstream, sessions: options.sessions, mode: 'stateful' }));
     }
-    starters.push({
-      id: 'mesh',
-      start: async () => (mesh = await startMesh({ server: BENCH_SERVER, upstream, sessions: options.sessions, ...cli })),
-      skip: !wanted.has('mesh'),
-      variants,
-    });
-  }
-  if (wanted.has('sdk-http')) {
-    starters.push({ id: 'sdk-http-sse', start: () => startSdkHttp({ sessions: options.sessions, json: false }) });
-    starters.push({ id: 'sdk-http-json', start: () => startSdkHttp({ sessions: options.sessions, json: true }) });
+    if (wanted.has('mesh') || wanted.has('mesh-bus') || wanted.has('lean-ingress')) {
+      // One mesh (nats-server, bridge, upstream) serves the ingress and the two diagnostic variants.
+      const mesh = (await start(
+        'mesh',
+        () => startMesh({ server: BENCH_SERVER, upstream, sessions: options.sessions, ...cli }),
+        wanted.has('mesh'),
+      )) as MeshTarget;
+      if (wanted.has('mesh-bus')) await start('mesh-bus', () => startMeshBus(mesh, BENCH_SERVER, options.sessions));
+      if (wanted.has('lean-ingress')) await start('lean-ingress', () => startLeanIngress(mesh, BENCH_SERVER, options.sessions));
+    }
+    if (wanted.has('sdk-http')) {
+      await start('sdk-http-sse', () => startSdkHttp({ sessions: options.sessions, json: false }));
+      await start('sdk-http-json', () => startSdkHttp({ sessions: options.sessions, json: true }));
+    }
+    for (const spec of WORKLOAD_SPECS) {
+      const targets = measured.filter((target) => workloadsFor(target.id).includes(spec.id));
+      if (targets.length === 0) continue;
+      progress(`■ ${spec.id}: ${targets.map((target) => target.id).join(', ')} interleaved in ${options.rounds} rounds`);
+      for (const result of await measureInterleaved(targets, boundedWorkload(spec, options), options.rounds, measureOptions)) {
+        results.push(result);
+        progress(describeResult(result));
+      }
+    }
+  } finally {
+    for (const target of started.reverse()) await target.close();
   }
 
-  const results: TargetResult[] = [];
-  const described: BenchReport['targets'] = [];
-  const baseOptions = { ...(hooks.tick ? { tick: hooks.tick } : {}), quietWaitMs: options.quietWaitSeconds * 1000 };
-  // Each target has its own budget of repeats for disturbed measurements (none where the target
-  // itself makes the machine look busy, e.g. a process per request).
-  const measureOptions = (target?: BenchTarget) => ({
-    ...baseOptions,
-    retries: { remaining: target?.disturbsMachine ? 0 : options.retries },
-  });
-  const runWorkloads = async (target: BenchTarget) => {
-    described.push({ id: target.id, description: target.description });
-    const targetOptions = measureOptions(target);
-    for (const id of workloadsFor(target.id)) {
-      const spec = WORKLOAD_SPECS.find((candidate) => candidate.id === id)!;
-      const result = await measureTarget(target, boundedWorkload(spec, options), targetOptions);
-      results.push(result);
-      progress(describeResult(result));
-    }
-  };
-  for (const starter of starters) {
-    progress(`▶ ${starter.id}: starting`);
-    const target = await starter.start();
+  // A process per request: measured on its own, after everything else has stopped.
+  if (wanted.has('supergateway-stateless')) {
+    const target = await start('supergateway-stateless', () => startSupergateway({ upstream, sessions: 1, mode: 'stateless' }));
     try {
-      if (!starter.skip) await runWorkloads(target);
-      for (const variant of starter.variants ?? []) {
-        progress(`▶ ${variant.id}: starting`);
-        const derived = await variant.start();
-        try {
-          await runWorkloads(derived);
-        } finally {
-          await derived.close();
-        }
+      for (const id of workloadsFor(target.id)) {
+        const spec = WORKLOAD_SPECS.find((candidate) => candidate.id === id)!;
+        const result = await measureTarget(target, boundedWorkload(spec, options), measureOptions);
+        results.push(result);
+        progress(describeResult(result));
       }
     } finally {
       await target.close();
     }
   }
+  const described: BenchReport['targets'] = measured.map((target) => ({ id: target.id, description: target.description }));
+  if (wanted.has('supergateway-stateless')) described.push({ id: 'supergateway-stateless', description: started.at(-1)!.description });
 
-  const fanout = wanted.has('fanout') ? await runFanout(options, options.quick ? [5] : [5, 20], progress, measureOptions()) : undefined;
-  if (fanout) described.push({ id: 'fanout', description: 'mcp-mesh with the CPU-bound bench server, 1 then 2 bridge replicas' });
+  const fanout = wanted.has('fanout') ? await runFanout(options, options.quick ? [5] : [5, 20], progress, measureOptions) : undefined;
+  if (fanout)
+    described.push({ id: 'fanout', description: 'mcp-mesh with the CPU-bound bench server, 1 and 2 bridge replicas interleaved' });
   const profile = options.profile ? await runProfile(options, upstream, progress) : undefined;
 
   return {
@@ -126,6 +115,7 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
     revision,
     settings: {
       sessions: options.sessions,
+      rounds: options.rounds,
       secondsPerWorkload: options.seconds,
       maxCallsPerWorkload: options.maxCalls,
       warmupSeconds: options.warmupSeconds,

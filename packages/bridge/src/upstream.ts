@@ -69,7 +69,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     super();
     this.backoff = options.backoff ?? new Backoff();
     const type = options.config.type;
-    this.httpMode = type === 'sse' ? 'sse' : type === 'http' || type === 'streamable-http' || type === 'streamableHttp' ? 'streamable' : undefined;
+    this.httpMode =
+      type === 'sse' ? 'sse' : type === 'http' || type === 'streamable-http' || type === 'streamableHttp' ? 'streamable' : undefined;
   }
 
   get target(): { kind: 'stdio' | 'http'; target: string } {
@@ -107,7 +108,10 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       const transport = new SSEClientTransport(url, {
         requestInit: { headers },
         // The event stream's GET carries the same headers (credentials of the mesh, never a client's).
-        eventSourceInit: { fetch: (input: string | URL, init?: RequestInit) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }) },
+        eventSourceInit: {
+          fetch: (input: string | URL, init?: RequestInit) =>
+            fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+        },
       } as never);
       return { transport: transport as Transport, describeExit: () => undefined };
     }

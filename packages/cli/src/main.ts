@@ -74,6 +74,7 @@ program
   .option('--timeout <ms>', 'deadline of one forwarded call')
   .option('--allow-anonymous', 'allow a non-loopback --host without authentication')
   .option('--close-sse-after <ms>', 'SSE polling: close a long call stream after this long (clients resume with Last-Event-ID)')
+  .option('--allowed-host <host>', 'a Host header the ingress answers besides loopback names, e.g. its service name (repeatable)', collect)
   .option('--no-audit', 'do not record audit events')
   .option('--no-console', 'do not serve the web console at /')
   .option('--jaeger-url <url>', 'Jaeger UI the console links audit events to (default: $MCP_MESH_JAEGER_URL)')
@@ -111,7 +112,11 @@ program
   .command('connect')
   .description('a stdio MCP server that relays to a remote mesh, for desktop clients that only speak stdio')
   .argument('<url>', 'the mesh endpoint, e.g. http://127.0.0.1:8080/mcp')
-  .option('-H, --header <header>', 'HTTP header for every request, e.g. "Authorization: Bearer …" (repeatable; or set MCP_MESH_TOKEN)', collect)
+  .option(
+    '-H, --header <header>',
+    'HTTP header for every request, e.g. "Authorization: Bearer …" (repeatable; or set MCP_MESH_TOKEN)',
+    collect,
+  )
   .action((url: string, options) => runConnect({ url, header: options.header ?? [] }).catch(fail));
 
 program
@@ -133,6 +138,7 @@ program
   .argument('<principal>')
   .argument('<target>', '<server>__<tool> or a server name')
   .option('-c, --config <file>', 'mesh config file with the policy', 'mesh.config.json')
+  .option('--role <role>', 'a role the principal credential carries (API key or JWT roles; repeatable)', collect)
   .option('--json', 'machine-readable output')
   .action((principal: string, target: string, options) =>
     runExplain({ ...options, principal, target })

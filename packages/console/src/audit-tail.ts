@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AUDIT_STREAM, readAudit } from '@mcp-mesh/audit';
-import type { AuditEvent } from '@mcp-mesh/protocol';
+import { readAudit } from '@mcp-mesh/audit';
+import { Subjects, type AuditEvent } from '@mcp-mesh/protocol';
 import type { Logger } from '@mcp-mesh/runtime';
 import type { AuditStatus } from './api-types.js';
 
@@ -25,7 +25,8 @@ export interface AuditTailListener {
 }
 
 /**
- * One follower of the audit stream for every open page: it reads MCP_AUDIT with an ordered
+ * One follower of the audit stream for every open page: it reads MCP_AUDIT (the stream that
+ * stores the mesh's audit subjects, whatever its name) with an ordered
  * consumer (no server-side state) while at least one page listens, keeps the last events for pages
  * that connect later, and reads again (skipping what it already has) after the stream was
  * unavailable: audit disabled, JetStream down, a leader election.
@@ -73,16 +74,15 @@ export class AuditTail {
       const newest = this.recent.at(-1);
       const since = newest ? new Date(newest.time) : new Date(Date.now() - (this.options.lookbackMs ?? 10 * 60_000));
       try {
-        // readAudit says nothing until the first event: ask for the stream first, so the status is true.
-        const jsm = await jetstreamManager(this.options.nc);
-        await jsm.streams.info(this.options.stream ?? AUDIT_STREAM);
+        // readAudit says nothing until the first event: find the stream first, so the status is true.
+        const stream = this.options.stream ?? (await this.findStream());
         const events = readAudit({
           nc: this.options.nc,
           follow: true,
           signal,
           filter: { since },
+          stream,
           ...(this.options.prefix ? { prefix: this.options.prefix } : {}),
-          ...(this.options.stream ? { stream: this.options.stream } : {}),
         });
         this.setStatus({ state: 'live' });
         for await (const event of events) {
@@ -94,11 +94,23 @@ export class AuditTail {
         }
       } catch (error) {
         if (signal.aborted) break;
-        const message = (error as Error).message;
         this.options.logger.warn({ err: error }, 'the console cannot read the audit stream');
-        this.setStatus({ state: 'unavailable', message: /not found/i.test(message) ? `${message}: is audit enabled?` : message });
+        this.setStatus({ state: 'unavailable', message: (error as Error).message });
       }
       await sleep(this.options.retryMs ?? 5_000, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** The stream that stores the mesh's audit events, whatever its name. */
+  private async findStream(): Promise<string> {
+    const subject = new Subjects(this.options.prefix).auditAll();
+    const jsm = await jetstreamManager(this.options.nc);
+    try {
+      return await jsm.streams.find(subject);
+    } catch (error) {
+      throw new Error(`no JetStream stream stores ${subject}: is audit enabled on this mesh? (${(error as Error).message})`, {
+        cause: error,
+      });
     }
   }
 

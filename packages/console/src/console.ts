@@ -23,7 +23,7 @@ export interface MeshConsoleOptions {
   logger: Logger;
   /** Subject prefix of the mesh (default `mcp.v1`). */
   prefix?: string;
-  /** The audit stream's name (default MCP_AUDIT). */
+  /** The audit stream's name (default: the stream that stores the mesh's audit subjects). */
   auditStream?: string;
   /** Base URL of a Jaeger UI; audit events link to `<jaegerUrl>/trace/<traceId>`. */
   jaegerUrl?: string;
@@ -65,7 +65,8 @@ export class MeshConsole {
     this.feed = new LiveFeed({ ingress: options.ingress, stats: this.stats, tail: this.tail });
     this.assets = new StaticAssets(options.assetsDir);
     this.jaegerUrl = options.jaegerUrl ? options.jaegerUrl.replace(/\/+$/, '') : null;
-    if (!this.assets.has('index.html')) options.logger.warn('the console page is not built: / answers 503 until @mcp-mesh/console is built');
+    if (!this.assets.has('index.html'))
+      options.logger.warn('the console page is not built: / answers 503 until @mcp-mesh/console is built');
   }
 
   /** The ingress's `onRequestFinished`: every finished MCP request feeds the live numbers. */

@@ -12,15 +12,7 @@ function what(event: AuditEvent): string {
 }
 
 /** The newest audit events, each linked to its trace in Jaeger when a Jaeger URL is configured. */
-export function AuditTailView({
-  events,
-  status,
-  jaegerUrl,
-}: {
-  events: AuditEvent[];
-  status: AuditStatus;
-  jaegerUrl: string | null;
-}) {
+export function AuditTailView({ events, status, jaegerUrl }: { events: AuditEvent[]; status: AuditStatus; jaegerUrl: string | null }) {
   const [sessions, setSessions] = useState(false);
   const shown = sessions ? events : events.filter((event) => !SESSION_KINDS.has(event.kind));
   return (

@@ -8,6 +8,8 @@ export interface ToolChoice {
   tool: string;
 }
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 /** Every word of the query appears in the text (case-insensitive). */
 function matches(words: readonly string[], ...texts: (string | undefined)[]): boolean {
   const haystack = texts.filter(Boolean).join(' ').toLowerCase();
@@ -187,7 +189,7 @@ export function CatalogView({
           aria-label="Search the catalog"
         />
         <span class="muted" data-testid="catalog-count">
-          {toolCount} tools on {shown.length} servers
+          {plural(toolCount, 'tool')} on {plural(shown.length, 'server')}
         </span>
       </div>
       {error ? <p class="error">{error}</p> : null}

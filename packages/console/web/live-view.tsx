@@ -29,7 +29,13 @@ function Numbers({ stats }: { stats: WindowStats }) {
 
 /** Calls per second, p95 and error rate per server over the window, with health and breakers. */
 export function LiveView({ live }: { live: LiveStats | null }) {
-  if (!live) return <section class="panel"><h2>Live</h2><p class="muted">Waiting for the first numbers…</p></section>;
+  if (!live)
+    return (
+      <section class="panel">
+        <h2>Live</h2>
+        <p class="muted">Waiting for the first numbers…</p>
+      </section>
+    );
   const seconds = Math.round(live.windowMs / 1_000);
   const mesh = live.stats[MESH_KEY];
   return (

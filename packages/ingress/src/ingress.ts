@@ -154,6 +154,8 @@ export class Ingress {
   private policy: Policy | undefined;
   private tokens: TokenCounter | undefined;
   private started = false;
+  /** False while the NATS connection is down (reconnecting). */
+  private natsConnected = true;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: IngressOptions) {
@@ -171,7 +173,11 @@ export class Ingress {
       this.notifySessions(change);
       this.notifyModern(change);
     });
-    this.sessionStore = new SessionStore(options.nc, { ttlMs: options.sessionIdleMs ?? 30 * 60_000, logger });
+    this.sessionStore = new SessionStore(options.nc, {
+      ttlMs: options.sessionIdleMs ?? 30 * 60_000,
+      logger,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+    });
     const { allowedHosts, allowedOrigins } = options.config;
     this.validateHost = allowedHosts.length > 0 ? hostHeaderValidation(allowedHosts) : localhostHostValidation();
     this.validateOrigin = allowedOrigins.length > 0 ? originValidation(allowedOrigins) : localhostOriginValidation();
@@ -192,6 +198,12 @@ export class Ingress {
     if (this.options.countTokens !== false) this.tokens = await createTokenCounter();
     if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
     await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open()]);
+    void (async () => {
+      for await (const status of this.options.nc.status()) {
+        if (status.type === 'disconnect') this.natsConnected = false;
+        if (status.type === 'reconnect') this.natsConnected = true;
+      }
+    })().catch(() => undefined);
     this.notifySub = this.options.nc.subscribe(`${this.subjects.prefix}.notify.>`, {
       callback: (error, msg) => {
         if (!error) this.deliverNotification(msg.subject, msg.data);
@@ -231,7 +243,10 @@ export class Ingress {
     if (!config) return undefined;
     let view = this.viewCatalogs.get(name);
     if (!view) {
-      view = new ViewCatalog(name, config, this.catalog, { separator: this.options.config.separator, listTimeoutMs: this.options.config.listTimeoutMs });
+      view = new ViewCatalog(name, config, this.catalog, {
+        separator: this.options.config.separator,
+        listTimeoutMs: this.options.config.listTimeoutMs,
+      });
       this.viewCatalogs.set(name, view);
     }
     return view;
@@ -266,7 +281,12 @@ export class Ingress {
       const view = this.view(name);
       if (!view) {
         const known = Object.keys(this.options.views ?? {});
-        return sendMeshError(res, new MeshError('MESH_UNKNOWN_VIEW', `unknown view '${name}' (views: ${known.join(', ') || 'none configured'})`, { details: { view: name } }));
+        return sendMeshError(
+          res,
+          new MeshError('MESH_UNKNOWN_VIEW', `unknown view '${name}' (views: ${known.join(', ') || 'none configured'})`, {
+            details: { view: name },
+          }),
+        );
       }
       scope = { kind: 'view', view: name, servers: view.servers };
     } else {
@@ -276,6 +296,10 @@ export class Ingress {
         return sendJson(res, 404, { error: `no route for ${path}: MCP is served at /mcp and /servers/<name>/mcp` });
     }
     if (!this.validateHost(req, res) || !this.validateOrigin(req, res)) return;
+    if (this.closing && req.headers['mcp-session-id'] === undefined) {
+      // Draining: calls in flight finish, new sessions go to another replica.
+      return sendMeshError(res, new MeshError('MESH_INGRESS_DRAINING', 'this ingress is shutting down; retry on another replica'), 503);
+    }
     const policy = this.policy!;
     let identity: Identity;
     try {
@@ -296,10 +320,21 @@ export class Ingress {
     await this.serveMcp(scope, req, res, identity);
   }
 
-  private async serveLegacySse(scope: Scope, kind: 'sse' | 'messages', req: IncomingMessage, res: ServerResponse, identity: Identity): Promise<void> {
+  private async serveLegacySse(
+    scope: Scope,
+    kind: 'sse' | 'messages',
+    req: IncomingMessage,
+    res: ServerResponse,
+    identity: Identity,
+  ): Promise<void> {
     const base = scope.kind === 'server' ? `/servers/${encodeURIComponent(scope.server)}` : '';
     if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
-      return sendMeshError(res, new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it`, { details: { server: scope.server } }));
+      return sendMeshError(
+        res,
+        new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it`, {
+          details: { server: scope.server },
+        }),
+      );
     }
     if (kind === 'sse') {
       if (req.method !== 'GET') return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'open the event stream with GET');
@@ -356,7 +391,7 @@ export class Ingress {
   }
 
   private readiness(res: ServerResponse): void {
-    const natsUp = !this.options.nc.isClosed() && !this.options.nc.isDraining();
+    const natsUp = this.natsConnected && !this.options.nc.isClosed() && !this.options.nc.isDraining();
     const ready = this.started && natsUp && this.closing === undefined;
     sendJson(res, ready ? 200 : 503, {
       status: ready ? 'ready' : 'not-ready',
@@ -724,10 +759,16 @@ export class Ingress {
     }
   }
 
-  /** Stops accepting, closes sessions and the HTTP server. Does not close the NATS connection. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Drains, then stops: /readyz turns 503 and new sessions are refused at once, calls in flight
+   * finish (up to `drainMs`), then sessions and the HTTP server close. Does not close the NATS
+   * connection. Idempotent.
+   */
+  close(drainMs = 10_000): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.sweeper);
+      const deadline = Date.now() + drainMs;
+      while (this.client.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
       const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
       await Promise.allSettled([...this.sessions.values()].map((session) => session.transport.close()));
       for (const id of [...this.sessions.keys()]) this.endSession(id);

@@ -5,6 +5,11 @@ import type { Logger } from '@mcp-mesh/runtime';
 
 export const SESSION_BUCKET = 'mcp_sessions';
 
+/** `mcp_sessions` for the default prefix; meshes with another prefix get their own bucket. */
+export function sessionBucketName(prefix: string | undefined): string {
+  return !prefix || prefix === 'mcp.v1' ? SESSION_BUCKET : `${SESSION_BUCKET}_${prefix.replace(/[^A-Za-z0-9]/g, '_')}`;
+}
+
 /** What another ingress replica needs to continue a session: the client's initialize, replayed. */
 export const SessionRecordSchema = z.object({
   v: z.literal(1),
@@ -28,12 +33,12 @@ export class SessionStore {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly options: { ttlMs: number; logger: Logger },
+    private readonly options: { ttlMs: number; logger: Logger; prefix?: string },
   ) {}
 
   async open(): Promise<void> {
     try {
-      this.kv = await new Kvm(this.nc).create(SESSION_BUCKET, { ttl: this.options.ttlMs, history: 1 });
+      this.kv = await new Kvm(this.nc).create(sessionBucketName(this.options.prefix), { ttl: this.options.ttlMs, history: 1 });
     } catch (error) {
       this.options.logger.warn(
         { err: error },

@@ -61,7 +61,11 @@ export class ViewCatalog {
   }
 
   /** Where a name (or URI) of the view goes; the view's lists are rebuilt once when it is not known. */
-  async resolve(kind: 'tools' | 'prompts' | 'resources', exposed: string, visible: (server: string, items: Item[]) => Item[]): Promise<Target> {
+  async resolve(
+    kind: 'tools' | 'prompts' | 'resources',
+    exposed: string,
+    visible: (server: string, items: Item[]) => Item[],
+  ): Promise<Target> {
     let target = this.routes[kind].get(exposed);
     if (!target) {
       await this.list(kind, visible);
@@ -69,9 +73,13 @@ export class ViewCatalog {
     }
     if (!target) {
       const label = kind === 'tools' ? 'tool' : kind === 'prompts' ? 'prompt' : 'resource';
-      throw new MeshError(kind === 'tools' ? 'MESH_UNKNOWN_TOOL' : kind === 'prompts' ? 'MESH_UNKNOWN_PROMPT' : 'MESH_UNKNOWN_RESOURCE', `view '${this.name}' has no ${label} '${exposed}'`, {
-        details: { view: this.name, [label]: exposed },
-      });
+      throw new MeshError(
+        kind === 'tools' ? 'MESH_UNKNOWN_TOOL' : kind === 'prompts' ? 'MESH_UNKNOWN_PROMPT' : 'MESH_UNKNOWN_RESOURCE',
+        `view '${this.name}' has no ${label} '${exposed}'`,
+        {
+          details: { view: this.name, [label]: exposed },
+        },
+      );
     }
     return target;
   }

@@ -28,6 +28,11 @@ export const ErrorCodes = {
   },
   MESH_INVALID_PARAMS: { jsonRpc: JsonRpcCode.InvalidParams, http: 200, summary: 'The params do not have the shape the method requires.' },
   MESH_UNKNOWN_SERVER: { jsonRpc: JsonRpcCode.InvalidParams, http: 404, summary: 'No server of that name is known to the mesh.' },
+  MESH_INGRESS_DRAINING: {
+    jsonRpc: -32024,
+    http: 503,
+    summary: 'The ingress is shutting down: it finishes calls in flight and takes no new ones; retry on another replica.',
+  },
   MESH_UNKNOWN_VIEW: { jsonRpc: JsonRpcCode.InvalidParams, http: 404, summary: 'No view of that name is configured.' },
   MESH_UNKNOWN_TOOL: { jsonRpc: JsonRpcCode.InvalidParams, http: 200, summary: 'No live server offers a tool of that name.' },
   MESH_UNKNOWN_PROMPT: { jsonRpc: JsonRpcCode.InvalidParams, http: 200, summary: 'No live server offers a prompt of that name.' },

@@ -151,11 +151,17 @@ const ViewEntrySchema = z
     /** Name glob (`*` any run of characters, `?` one); default every item of the server. */
     name: z.string().min(1).default('*'),
     /** Expose the item under this name (only for a name without wildcards). */
-    as: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'names are 1-64 characters of a-z A-Z 0-9 _ -').optional(),
+    as: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'names are 1-64 characters of a-z A-Z 0-9 _ -')
+      .optional(),
     description: z.string().optional(),
   })
   .strict()
-  .refine((entry) => entry.as === undefined || !/[*?]/.test(entry.name), { message: '"as" renames one item: give an exact name, not a glob', path: ['as'] });
+  .refine((entry) => entry.as === undefined || !/[*?]/.test(entry.name), {
+    message: '"as" renames one item: give an exact name, not a glob',
+    path: ['as'],
+  });
 
 export const ViewConfigSchema = z
   .object({
@@ -178,7 +184,9 @@ export const MeshConfigSchema = z
     /** Gateway policy (auth, RBAC, limits, …), validated by the policy package when the ingress starts. */
     policy: z.record(z.string(), z.unknown()).optional(),
     /** Named endpoints `/views/<name>/mcp` exposing a curated set of tools, prompts and resources. */
-    views: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/, 'view names are 1-48 characters of A-Z a-z 0-9 _ -'), ViewConfigSchema).default({}),
+    views: z
+      .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/, 'view names are 1-48 characters of A-Z a-z 0-9 _ -'), ViewConfigSchema)
+      .default({}),
     servers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),
     /** Alias of `servers`, the format desktop MCP clients use. */
     mcpServers: z.record(ServerNameKeySchema, ServerConfigSchema).optional(),

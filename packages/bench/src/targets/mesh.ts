@@ -37,6 +37,8 @@ export interface MeshTarget extends BenchTarget {
   readonly callers: readonly HttpMcpSession[];
   /** Starts one more bridge replica and waits until it announces itself ready. */
   addReplica(): Promise<void>;
+  /** Stops the newest bridge replica (it drains and says goodbye) and waits until it is gone. */
+  removeReplica(): Promise<void>;
 }
 
 /**
@@ -102,6 +104,14 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
   };
 
   unregister = ProcessSet.global.onStop(close);
+  const removeReplica = async () => {
+    const bridge = bridges.pop();
+    if (!bridge) return;
+    const before = watcher!.ready(options.server);
+    await bridge.stop();
+    await waitUntil(() => watcher!.ready(options.server) < before, `bridge ${options.server} to be gone`);
+  };
+
   try {
     watcher = await ReplicaWatcher.start(nats.url);
     const port = await freePort();
@@ -150,6 +160,7 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
       ],
       callers: sessions,
       addReplica,
+      removeReplica,
       close,
     };
   } catch (error) {

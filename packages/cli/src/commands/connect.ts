@@ -47,7 +47,11 @@ export async function runConnect(input: unknown, env: NodeJS.ProcessEnv = proces
       warn(`mcp-mesh connect: could not reach ${options.url}: ${error.message}`);
       // A request that could not be delivered gets an error answer rather than hanging the client.
       if (request.id !== undefined && request.method !== undefined) {
-        void local.send({ jsonrpc: '2.0', id: request.id, error: { code: -32000, message: `mcp-mesh connect: ${error.message}` } } as JSONRPCMessage);
+        void local.send({
+          jsonrpc: '2.0',
+          id: request.id,
+          error: { code: -32000, message: `mcp-mesh connect: ${error.message}` },
+        } as JSONRPCMessage);
       }
     });
   };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { AUDIT_STREAM, auditStreamConfig } from '@mcp-mesh/audit';
+import { auditStreamConfig } from '@mcp-mesh/audit';
 import { connectNats } from '@mcp-mesh/runtime';
 import { MeshClient, Registry } from '@mcp-mesh/ingress';
 import { Subjects } from '@mcp-mesh/protocol';
@@ -52,13 +52,13 @@ export async function diagnose(options: z.infer<typeof DoctorOptionsSchema>, env
     const account = await jsm.getAccountInfo();
     checks.push({ name: 'jetstream', ok: true, detail: `enabled (${account.streams} streams, ${account.storage} bytes stored)` });
     try {
-      const info = await jsm.streams.info(AUDIT_STREAM);
       const wanted = auditStreamConfig({ ...(options.prefix ? { prefix: options.prefix } : {}) });
+      const info = await jsm.streams.info(wanted.name);
       const subjectsOk = JSON.stringify(info.config.subjects) === JSON.stringify(wanted.subjects);
       checks.push({
         name: 'audit stream',
         ok: subjectsOk && info.config.storage === 'file',
-        detail: `${AUDIT_STREAM}: ${info.state.messages} events, ${info.state.bytes} bytes, subjects ${info.config.subjects.join(',')}, storage ${info.config.storage}, replicas ${info.config.num_replicas}`,
+        detail: `${wanted.name}: ${info.state.messages} events, ${info.state.bytes} bytes, subjects ${info.config.subjects.join(',')}, storage ${info.config.storage}, replicas ${info.config.num_replicas}`,
         ...(subjectsOk
           ? {}
           : { fix: `its subjects should be ${wanted.subjects.join(',')}: restart an ingress (it updates the stream) or fix the prefix` }),
@@ -67,7 +67,7 @@ export async function diagnose(options: z.infer<typeof DoctorOptionsSchema>, env
       checks.push({
         name: 'audit stream',
         ok: false,
-        detail: `${AUDIT_STREAM} does not exist`,
+        detail: `${auditStreamConfig(options.prefix ? { prefix: options.prefix } : {}).name} does not exist`,
         fix: 'start an ingress with audit enabled: it creates the stream',
       });
     }

@@ -9,6 +9,7 @@ export const ExplainOptionsSchema = z.object({
   principal: z.string().min(1),
   target: z.string().min(1),
   config: z.string().default('mesh.config.json'),
+  role: z.array(z.string().min(1)).default([]),
   json: z.boolean().default(false),
 });
 
@@ -17,7 +18,8 @@ export async function runExplain(input: unknown): Promise<number> {
   const options = parseOptions(ExplainOptionsSchema, input, 'explain');
   const config = await loadMeshConfig(options.config);
   const policy = await policyFrom(config.policy, options.config, config.ingress.separator);
-  const explanation = policy.authorizer.explain(options.principal, options.target);
+  // Roles come from the RBAC principals map and from the credential (an API key's or JWT's roles).
+  const explanation = policy.authorizer.explain({ principal: options.principal, roles: options.role }, options.target);
   say(options.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
   return explanation.decision.allowed ? 0 : 1;
 }
@@ -35,7 +37,12 @@ export const KeyOptionsSchema = z.object({
 export function runKeyCreate(input: unknown): number {
   const options = parseOptions(KeyOptionsSchema, input, 'key create');
   const key = generateApiKey();
-  const entry = { id: options.id ?? options.principal, principal: options.principal, hash: hashApiKey(key), roles: options.roles };
+  const entry = {
+    id: options.id ?? options.principal.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64),
+    principal: options.principal,
+    hash: hashApiKey(key),
+    roles: options.roles,
+  };
   say(`API key (shown once; give it to ${options.principal}, send it as "Authorization: Bearer <key>"):\n\n  ${key}\n`);
   say(`Add this entry to policy.auth.apiKeys in your mesh config (it stores only the hash):\n\n${JSON.stringify(entry, null, 2)}`);
   return 0;

@@ -22,6 +22,7 @@ export const IngressOptionsSchema = z.object({
   timeout: MillisSchema.optional(),
   allowAnonymous: z.boolean().default(false),
   closeSseAfter: MillisSchema.optional(),
+  allowedHost: z.array(z.string().min(1)).default([]),
   noAudit: z.boolean().default(false),
   noConsole: z.boolean().default(false),
   jaegerUrl: JaegerUrlSchema.optional(),
@@ -39,6 +40,7 @@ export function ingressConfigFrom(
     timeout?: number | undefined;
     allowAnonymous?: boolean;
     closeSseAfter?: number | undefined;
+    allowedHost?: string[] | undefined;
   },
   authenticated = false,
 ): IngressConfig {
@@ -48,6 +50,7 @@ export function ingressConfigFrom(
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.timeout === undefined ? {} : { requestTimeoutMs: flags.timeout }),
     ...(flags.closeSseAfter === undefined ? {} : { closeSseAfterMs: flags.closeSseAfter }),
+    ...(flags.allowedHost && flags.allowedHost.length > 0 ? { allowedHosts: [...base.allowedHosts, ...flags.allowedHost] } : {}),
   });
   if (!LOOPBACK.has(merged.host) && flags.allowAnonymous !== true && !authenticated) {
     // No authentication is configured: like Redis's protected mode, serve loopback clients only.
