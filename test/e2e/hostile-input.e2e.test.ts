@@ -950,7 +950,7 @@ describe('hostile input: every bad request gets the right error while the mesh k
     );
   });
 
-  it('answers initialize on /servers/<hostile name>/mcp with 404 MESH_UNKNOWN_SERVER naming the server', async () => {
+  it('answers initialize on /servers/<hostile name>/mcp and /views/<hostile name>/mcp with 404 naming the server or view', async () => {
     const serverName = hostileName
       .filter((name) => name.length > 0 && name.length <= 2_000 && name !== '.' && name !== '..' && !LIVE.includes(name))
       .filter((name) => {
@@ -962,17 +962,20 @@ describe('hostile input: every bad request gets the right error while the mesh k
         }
       });
     await check(
-      fc.asyncProperty(serverName, async (name) => {
+      fc.asyncProperty(serverName, fc.constantFrom('servers', 'servers', 'views'), async (name, kind) => {
         generated++;
-        const answer = await httpRequest(url(`/servers/${encodeURIComponent(name)}/mcp`), {
+        const answer = await httpRequest(url(`/${kind}/${encodeURIComponent(name)}/mcp`), {
           headers: JSON_HEADERS,
           body: JSON.stringify(INIT),
         });
         const message = expectRpcError(answer, 404, -32602);
-        expect(message.error!.data).toEqual({ meshCode: 'MESH_UNKNOWN_SERVER', server: name });
+        // No views are configured here: every view name is unknown.
+        expect(message.error!.data).toEqual(
+          kind === 'servers' ? { meshCode: 'MESH_UNKNOWN_SERVER', server: name } : { meshCode: 'MESH_UNKNOWN_VIEW', view: name },
+        );
         expect(answer.headers['mcp-session-id']).toBeUndefined();
       }),
-      60,
+      80,
     );
   });
 
@@ -1210,15 +1213,21 @@ describe('hostile input: every bad request gets the right error while the mesh k
   // report). Each asserts the right answer; `it.fails` turns red once the ingress gives it.
 
   it.fails(
-    'BUG: a malformed %-escape in /servers/<name>/mcp is a client error, not a 500 (ingress.ts route(): decodeURIComponent throws)',
+    'BUG: a malformed %-escape in a /servers/<name>/…, /views/<name>/mcp path is a client error, not a 500 (ingress.ts route(): decodeURIComponent throws)',
     async () => {
       const body = JSON.stringify(INIT);
-      const answer = await rawHttp(
-        port,
-        `POST /servers/%E0%A4%A/mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-      );
-      expect(answer.status).toBeGreaterThanOrEqual(400);
-      expect(answer.status).toBeLessThan(500);
+      const statuses: Record<string, number> = {};
+      for (const path of ['/servers/%E0%A4%A/mcp', '/servers/%/mcp', '/views/%E0%A4%A/mcp', '/servers/%E0%A4%A/sse']) {
+        const answer = await rawHttp(
+          port,
+          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        );
+        statuses[path] = answer.status;
+      }
+      for (const [path, status] of Object.entries(statuses)) {
+        expect(status, JSON.stringify(statuses)).toBeGreaterThanOrEqual(400);
+        expect(status, `${path}: ${JSON.stringify(statuses)}`).toBeLessThan(500);
+      }
     },
   );
 

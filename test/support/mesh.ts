@@ -2,7 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Ingress } from '@mcp-mesh/ingress';
 import type { Policy } from '@mcp-mesh/policy';
-import { createLogger, IngressConfigSchema, type IngressConfig, type ViewConfig } from '@mcp-mesh/runtime';
+import { createLogger, IngressConfigSchema, type CacheRule, type IngressConfig, type ViewConfig } from '@mcp-mesh/runtime';
 import { fixtureServerCommand, NatsServer } from '@mcp-mesh/testing';
 import { CLI } from './paths.js';
 import { TestProcess, waitFor } from './processes.js';
@@ -50,6 +50,7 @@ export class TestMesh {
       discoverSettleMs: 50,
       ...(options.policy ? { policy: options.policy } : {}),
       ...(options.views ? { views: options.views } : {}),
+      ...(options.cache ? { cache: options.cache } : {}),
     });
     await instance.start();
     return new TestMesh(nats, nc, instance);

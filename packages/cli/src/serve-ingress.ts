@@ -6,7 +6,7 @@ import { AuditPublisher } from '@mcp-mesh/audit';
 import { MeshConsole } from '@mcp-mesh/console';
 import { Ingress } from '@mcp-mesh/ingress';
 import { createPolicy, parsePolicyConfig, type Policy } from '@mcp-mesh/policy';
-import type { AuditConfig, IngressConfig, Logger, ViewConfig } from '@mcp-mesh/runtime';
+import type { AuditConfig, CacheRule, IngressConfig, Logger, ViewConfig } from '@mcp-mesh/runtime';
 import type { TelemetryHandle } from './telemetry-sdk.js';
 
 export interface ServeIngressOptions {
@@ -18,6 +18,7 @@ export interface ServeIngressOptions {
   telemetry: TelemetryHandle;
   policy: Policy;
   views?: Readonly<Record<string, ViewConfig>>;
+  cache?: Readonly<Record<string, CacheRule>>;
   env: NodeJS.ProcessEnv;
   discoverSettleMs?: number;
   /** The web console at `/` (on unless false); `jaegerUrl` links audit events to their traces. */
@@ -93,6 +94,7 @@ export async function serveIngress(
     prefix: options.prefix,
     policy: options.policy,
     ...(options.views ? { views: options.views } : {}),
+    ...(options.cache ? { cache: options.cache } : {}),
     ...(audit ? { audit, auditArguments: auditConfig.includeArguments } : {}),
     ...(options.telemetry.metricsHandler ? { metricsHandler: options.telemetry.metricsHandler } : {}),
     ...(options.discoverSettleMs === undefined ? {} : { discoverSettleMs: options.discoverSettleMs }),

@@ -94,8 +94,10 @@ export class AuditTail {
         }
       } catch (error) {
         if (signal.aborted) break;
-        this.options.logger.warn({ err: error }, 'the console cannot read the audit stream');
-        this.setStatus({ state: 'unavailable', message: (error as Error).message });
+        const message = (error as Error).message;
+        // Said once per cause, not at every retry.
+        if (this.state.message !== message) this.options.logger.warn({ err: error }, 'the console cannot read the audit stream');
+        this.setStatus({ state: 'unavailable', message });
       }
       await sleep(this.options.retryMs ?? 5_000, undefined, { signal }).catch(() => undefined);
     }

@@ -32,7 +32,7 @@ import {
   type AuditSink,
   type ListKind,
 } from '@mcp-mesh/protocol';
-import type { IngressConfig, Logger, ViewConfig } from '@mcp-mesh/runtime';
+import type { CacheRule, IngressConfig, Logger, ViewConfig } from '@mcp-mesh/runtime';
 import { MeshMetrics } from '@mcp-mesh/telemetry';
 import {
   checkHeaders,
@@ -55,6 +55,7 @@ import { SessionStore, type SessionRecord } from './session-store.js';
 import { BoundedEventStore } from './event-store.js';
 import { LegacySseSessions } from './legacy-sse.js';
 import { ViewCatalog } from './view-catalog.js';
+import { ResponseCache } from './response-cache.js';
 
 export interface IngressOptions {
   nc: NatsConnection;
@@ -82,6 +83,8 @@ export interface IngressOptions {
    * every path that is not MCP, health or metrics; resolves true when it answered.
    */
   routes?: (path: string, req: IncomingMessage, res: ServerResponse, identity: Identity) => Promise<boolean>;
+  /** Opt-in response cache rules per server (shared through NATS KV). */
+  cache?: Readonly<Record<string, CacheRule>>;
   /** Named views served at `/views/<name>/mcp`. */
   views?: Readonly<Record<string, ViewConfig>>;
   /** Called once per finished MCP request (for live views). */
@@ -135,6 +138,7 @@ export class Ingress {
   readonly client: MeshClient;
   readonly catalog: Catalog;
   readonly sessionStore: SessionStore;
+  readonly cache: ResponseCache;
   private readonly http: HttpServer;
   private readonly sessions = new Map<string, Session>();
   private readonly validateHost: (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -170,9 +174,12 @@ export class Ingress {
       logger: logger.child({ component: 'catalog' }),
     });
     this.registry.on('change', (change) => {
+      // A server whose lists changed (or that left) may answer differently now.
+      void this.cache.invalidate(change.server);
       this.notifySessions(change);
       this.notifyModern(change);
     });
+    this.cache = new ResponseCache(options.nc, options.cache ?? {}, { logger, ...(options.prefix ? { prefix: options.prefix } : {}) });
     this.sessionStore = new SessionStore(options.nc, {
       ttlMs: options.sessionIdleMs ?? 30 * 60_000,
       logger,
@@ -197,7 +204,7 @@ export class Ingress {
     const policy = this.policy;
     if (this.options.countTokens !== false) this.tokens = await createTokenCounter();
     if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
-    await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open()]);
+    await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open(), this.cache.open()]);
     void (async () => {
       for await (const status of this.options.nc.status()) {
         if (status.type === 'disconnect') this.natsConnected = false;
@@ -574,6 +581,7 @@ export class Ingress {
       state,
       closeSseAfterMs: this.options.config.closeSseAfterMs,
       view: scope.kind === 'view' ? this.view(scope.view) : undefined,
+      cache: this.cache.enabled ? this.cache : undefined,
     });
     return server;
   }
@@ -726,6 +734,9 @@ export class Ingress {
     const server = forSession ? (notification.server ?? '') : token;
     const { server: _server, ...plain } = notification;
     notification = plain;
+    if (notification.method === 'notifications/resources/updated' && typeof notification.params?.uri === 'string') {
+      void this.cache.invalidate(server, notification.params.uri);
+    }
     const targets = forSession ? [this.sessions.get(token)].filter((s): s is Session => s !== undefined) : this.sessions.values();
     for (const session of targets) {
       if (!scopeIncludes(session.scope, server)) continue;

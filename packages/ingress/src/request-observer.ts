@@ -21,6 +21,8 @@ export interface RequestNote {
   /** Tool or prompt name as the server knows it, or the resource URI. */
   target?: string;
   stats: { bytes?: number; instance?: string };
+  /** Answered from the response cache. */
+  cached?: boolean;
 }
 
 export interface ObserverOptions {
@@ -168,6 +170,7 @@ export class RequestObserver {
           errorCode,
           latencyMs: Math.round(latencyMs * 1_000) / 1_000,
           session: request.sessionId,
+          ...(note.cached ? { cached: true } : {}),
         },
         'mcp request',
       );

@@ -7,6 +7,7 @@ import type { MeshMetrics } from '@mcp-mesh/telemetry';
 import { Attr } from '@mcp-mesh/telemetry';
 import type { Catalog } from './catalog.js';
 import type { ViewCatalog } from './view-catalog.js';
+import type { ResponseCache } from './response-cache.js';
 import type { MeshClient } from './mesh-client.js';
 import type { Registry } from './registry.js';
 import type { RequestNote, RequestObserver } from './request-observer.js';
@@ -34,6 +35,8 @@ export interface SessionServerDeps {
   closeSseAfterMs?: number | undefined;
   /** The view this endpoint shows, for `/views/<name>/mcp`. */
   view?: ViewCatalog | undefined;
+  /** The opt-in response cache. */
+  cache?: ResponseCache | undefined;
 }
 
 /** What RBAC decides on, per forwarded method. */
@@ -134,6 +137,14 @@ export function createSessionServer(deps: SessionServerDeps): Server {
   ) => {
     note.server = target;
     policy.authorizer.authorize(identity, { kind: asked.kind, server: target, ...(asked.name === undefined ? {} : { name: asked.name }) });
+    const cacheEntry = deps.cache?.lookup(target, method, params, principal);
+    if (cacheEntry) {
+      const hit = await deps.cache!.get(cacheEntry);
+      if (hit) {
+        note.cached = true;
+        return hit;
+      }
+    }
     await policy.rateLimits?.take({ principal, server: target });
     if (method === 'tools/call') policy.tokenBudgets?.check(principal);
     const deadline = Date.now() + deps.requestTimeoutMs;
@@ -194,6 +205,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
         throw error;
       });
     clearTimeout(poller);
+    if (cacheEntry) deps.cache!.put(cacheEntry, result);
     if (perClient && note.stats.instance) deps.state.instances.set(target, note.stats.instance);
     if (method === 'tools/call') {
       let tokens = 0;

@@ -175,6 +175,26 @@ export const ViewConfigSchema = z
 export type ViewConfig = z.infer<typeof ViewConfigSchema>;
 export type ViewEntry = z.infer<typeof ViewEntrySchema>;
 
+const CacheRuleSchema = z
+  .object({
+    /** How long a cached answer is served, milliseconds. */
+    ttlMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(7 * 24 * 3_600_000),
+    /** Tools whose results are cached (name globs); tools/call is never cached unless listed. */
+    tools: z.array(z.string().min(1)).default([]),
+    /** Prompts whose results are cached (name globs). */
+    prompts: z.array(z.string().min(1)).default([]),
+    /** Resource URIs whose reads are cached (globs). */
+    resources: z.array(z.string().min(1)).default([]),
+    /** `principal`: each principal has its own entries (default); `shared`: one entry for everyone. */
+    scope: z.enum(['principal', 'shared']).default('principal'),
+  })
+  .strict();
+export type CacheRule = z.infer<typeof CacheRuleSchema>;
+
 export const MeshConfigSchema = z
   .object({
     $schema: z.string().optional(),
@@ -183,6 +203,8 @@ export const MeshConfigSchema = z
     audit: AuditConfigSchema.default(AuditConfigSchema.parse({})),
     /** Gateway policy (auth, RBAC, limits, …), validated by the policy package when the ingress starts. */
     policy: z.record(z.string(), z.unknown()).optional(),
+    /** Opt-in response cache per server, shared by ingress replicas through NATS KV. */
+    cache: z.record(z.string(), CacheRuleSchema).default({}),
     /** Named endpoints `/views/<name>/mcp` exposing a curated set of tools, prompts and resources. */
     views: z
       .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/, 'view names are 1-48 characters of A-Z a-z 0-9 _ -'), ViewConfigSchema)
@@ -205,6 +227,7 @@ export interface MeshConfig {
   readonly audit: Readonly<AuditConfig>;
   readonly policy: Readonly<Record<string, unknown>> | undefined;
   readonly views: Readonly<Record<string, ViewConfig>>;
+  readonly cache: Readonly<Record<string, CacheRule>>;
   readonly servers: Readonly<Record<string, ServerConfig>>;
 }
 
@@ -244,6 +267,7 @@ export function parseMeshConfig(value: unknown, source = 'config'): MeshConfig {
     audit: result.data.audit,
     policy: result.data.policy,
     views: result.data.views,
+    cache: result.data.cache,
     servers,
   });
 }

@@ -24,6 +24,7 @@ export type {
   AuditConfig,
   ViewConfig,
   ViewEntry,
+  CacheRule,
 } from './config.js';
 export { connectNats } from './nats.js';
 export type { ConnectNatsOptions } from './nats.js';

@@ -84,6 +84,7 @@ export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = proces
     logger,
     telemetry,
     policy,
+    cache: file?.cache ?? {},
     views: file?.views ?? {},
     env,
     console: flags.noConsole ? false : { jaegerUrl: flags.jaegerUrl },

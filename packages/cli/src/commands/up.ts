@@ -78,6 +78,7 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
     logger,
     telemetry,
     policy,
+    cache: config.cache,
     views: config.views,
     env,
     discoverSettleMs: 100,
