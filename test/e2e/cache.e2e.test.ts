@@ -43,7 +43,7 @@ describe('the opt-in response cache (NATS KV)', () => {
     expect(lookup).toBeDefined();
     const client = await mesh.client();
     await pid(client);
-    expect(await mesh.ingress.cache.get(lookup)).toBeDefined();
+    await waitFor(async () => (await mesh.ingress.cache.get(lookup)) !== undefined, 'the answer to be cached', 5_000);
     await client.callTool({ name: 'twice__add_tool', arguments: { name: 'invalidates' } });
     await waitFor(async () => (await mesh.ingress.cache.get(lookup)) === undefined, 'the list change to drop the cached entry', 5_000);
   });

@@ -10,6 +10,7 @@ import { argsDigest } from '@mcp-mesh/protocol';
 import { connectNats, createLogger, IngressConfigSchema } from '@mcp-mesh/runtime';
 import { fixtureServerCommand, NatsCluster } from '@mcp-mesh/testing';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { CLI } from '../support/paths.js';
 import { TestProcess, waitFor } from '../support/processes.js';
 
@@ -130,6 +131,20 @@ describe('a 3-node NATS cluster: ingress on node 1, bridges on nodes 2 and 3, au
     // Every event is acknowledged by the two surviving replicas. Reading back uses an ephemeral
     // consumer, which nats-server 2.9 may keep placing on the dead peer: bring it back first.
     await cluster.node(1).restart();
+    // Read once the stream has a leader and every replica caught up again.
+    await waitFor(
+      async () => {
+        const jsm = await jetstreamManager(nc, { timeout: 2_000 }).catch(() => undefined);
+        const info = await jsm?.streams.info('MCP_AUDIT').catch(() => undefined);
+        return (
+          Boolean(info?.cluster?.leader) &&
+          (info?.cluster?.replicas ?? []).length === 2 &&
+          (info?.cluster?.replicas ?? []).every((r) => r.current && !r.offline)
+        );
+      },
+      'the audit stream to be healthy on all three nodes again',
+      60_000,
+    );
     const counts = new Map<string, number>();
     for await (const event of readAudit({ nc, filter: { server: 'clustered', tool: 'echo' } })) {
       counts.set(event.argsDigest!, (counts.get(event.argsDigest!) ?? 0) + 1);

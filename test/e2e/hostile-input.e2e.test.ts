@@ -1118,10 +1118,9 @@ describe('hostile input: every bad request gets the right error while the mesh k
     );
   });
 
-  it('refuses a header section past 16 KiB with 431', async () => {
-    // Node's HTTP parser (16 KiB default) answers these before the ingress sees them: status only, see the report.
+  it('refuses a header section past the policy limit (32 KiB) with 431 MESH_HEADERS_TOO_LARGE', async () => {
     await check(
-      fc.asyncProperty(fc.integer({ min: 16_500, max: 40_000 }), fc.integer({ min: 1, max: 20 }), async (total, pieces) => {
+      fc.asyncProperty(fc.integer({ min: 33_500, max: 60_000 }), fc.integer({ min: 3, max: 20 }), async (total, pieces) => {
         generated++;
         const headers: Record<string, string> = { ...JSON_HEADERS };
         for (let i = 0; i < pieces; i++) headers[`x-big-${i}`] = 'v'.repeat(Math.ceil(total / pieces));
@@ -1131,6 +1130,7 @@ describe('hostile input: every bad request gets the right error while the mesh k
           `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${lines.join('')}content-length: 2\r\nconnection: close\r\n\r\n{}`,
         );
         expect(answer.status).toBe(431);
+        expect(jsonRpcOf(answer.body).error?.data?.meshCode).toBe('MESH_HEADERS_TOO_LARGE');
         expect(leakIn(answer.raw)).toBeUndefined();
       }),
       12,
@@ -1212,38 +1212,33 @@ describe('hostile input: every bad request gets the right error while the mesh k
   // Bugs found by this suite, kept as expected failures until they are fixed (see the issue 5
   // report). Each asserts the right answer; `it.fails` turns red once the ingress gives it.
 
-  it.fails(
-    'BUG: a malformed %-escape in a /servers/<name>/…, /views/<name>/mcp path is a client error, not a 500 (ingress.ts route(): decodeURIComponent throws)',
-    async () => {
-      const body = JSON.stringify(INIT);
-      const statuses: Record<string, number> = {};
-      for (const path of ['/servers/%E0%A4%A/mcp', '/servers/%/mcp', '/views/%E0%A4%A/mcp', '/servers/%E0%A4%A/sse']) {
-        const answer = await rawHttp(
-          port,
-          `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-        );
-        statuses[path] = answer.status;
-      }
-      for (const [path, status] of Object.entries(statuses)) {
-        expect(status, JSON.stringify(statuses)).toBeGreaterThanOrEqual(400);
-        expect(status, `${path}: ${JSON.stringify(statuses)}`).toBeLessThan(500);
-      }
-    },
-  );
-
-  it.fails(
-    'BUG: an absolute-form request target (RFC 9112 §3.2.2) is served, not answered 500 (the SDK adapter builds http://<host><req.url>)',
-    async () => {
-      const body = JSON.stringify(INIT);
+  it('(was a bug) a malformed %-escape in a /servers/<name>/…, /views/<name>/mcp path is a client error, not a 500 (ingress.ts route(): decodeURIComponent throws)', async () => {
+    const body = JSON.stringify(INIT);
+    const statuses: Record<string, number> = {};
+    for (const path of ['/servers/%E0%A4%A/mcp', '/servers/%/mcp', '/views/%E0%A4%A/mcp', '/servers/%E0%A4%A/sse']) {
       const answer = await rawHttp(
         port,
-        `POST http://127.0.0.1:${port}/mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
       );
-      expect(answer.status).toBeLessThan(500);
-    },
-  );
+      statuses[path] = answer.status;
+    }
+    for (const [path, status] of Object.entries(statuses)) {
+      expect(status, JSON.stringify(statuses)).toBeGreaterThanOrEqual(400);
+      expect(status, `${path}: ${JSON.stringify(statuses)}`).toBeLessThan(500);
+    }
+  });
 
-  it.fails("BUG: a header section past 16 KiB gets the documented JSON-RPC MESH_HEADERS_TOO_LARGE body, not Node's bare 431", async () => {
+  it('(was a bug) an absolute-form request target (RFC 9112 §3.2.2) is served, not answered 500 (the SDK adapter builds http://<host><req.url>)', async () => {
+    // Without a session, so the request goes through the era check that builds a web Request from it.
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+    const answer = await rawHttp(
+      port,
+      `POST http://127.0.0.1:${port}/mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    expect(answer.status).toBeLessThan(500);
+  });
+
+  it("(was a bug) a header section past 16 KiB gets the documented JSON-RPC MESH_HEADERS_TOO_LARGE body, not Node's bare 431", async () => {
     const answer = await rawHttp(
       port,
       `POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-big: ${'v'.repeat(20_000)}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`,
@@ -1253,7 +1248,7 @@ describe('hostile input: every bad request gets the right error while the mesh k
     expect(jsonRpcOf(answer.body).error?.data?.meshCode).toBe('MESH_HEADERS_TOO_LARGE');
   });
 
-  it.fails('BUG: parse errors and invalid requests carry data.meshCode, as docs/errors.md promises for every failure', async () => {
+  it('(was a bug) parse errors and invalid requests carry data.meshCode, as docs/errors.md promises for every failure', async () => {
     const parse = jsonRpcOf((await httpRequest(url('/mcp'), { headers: JSON_HEADERS, body: '{' })).text);
     expect(parse.error?.code).toBe(-32700);
     expect(parse.error?.data?.meshCode).toBe('MESH_PARSE_ERROR');
@@ -1351,20 +1346,17 @@ describe('hostile input: every bad request gets the right error while the mesh k
   });
 
   // Runs last, after the workload check: today it knocks the ingress's NATS connection over.
-  it.fails(
-    'BUG: a long unknown method on /servers/<name>/mcp is refused as a client error, without dropping the ingress NATS connection',
-    async () => {
-      const before = busEvents.length;
-      // 1,500 x "é": 3,000 UTF-8 bytes, a 9,000-character extension subject, past nats-server's 4 KiB max_control_line.
-      const answer = await httpRequest(url('/servers/alpha/mcp'), {
-        headers: single.headers,
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'é'.repeat(1_500), params: {} }),
-        timeoutMs: 3_000,
-      });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(busEvents.slice(before), 'status events of the ingress NATS connection').toEqual([]);
-      // A client fault (too long / not found), not MESH_UPSTREAM_TIMEOUT.
-      expect([-32600, -32601, -32602]).toContain(jsonRpcOf(answer.text, 1).error?.code);
-    },
-  );
+  it('(was a bug) a long unknown method on /servers/<name>/mcp is refused as a client error, without dropping the ingress NATS connection', async () => {
+    const before = busEvents.length;
+    // 1,500 x "é": 3,000 UTF-8 bytes, a 9,000-character extension subject, past nats-server's 4 KiB max_control_line.
+    const answer = await httpRequest(url('/servers/alpha/mcp'), {
+      headers: single.headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'é'.repeat(1_500), params: {} }),
+      timeoutMs: 3_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(busEvents.slice(before), 'status events of the ingress NATS connection').toEqual([]);
+    // A client fault (too long / not found), not MESH_UPSTREAM_TIMEOUT.
+    expect([-32600, -32601, -32602]).toContain(jsonRpcOf(answer.text, 1).error?.code);
+  });
 });

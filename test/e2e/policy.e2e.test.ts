@@ -4,7 +4,7 @@ import { createPolicy, generateApiKey, hashApiKey, parsePolicyConfig } from '@mc
 import { TestMesh } from '../support/mesh.js';
 import { waitFor } from '../support/processes.js';
 
-const keys = { alice: generateApiKey(), bob: generateApiKey(), ops: generateApiKey() };
+const keys = { alice: generateApiKey(), bob: generateApiKey(), ops: generateApiKey(), carol: generateApiKey() };
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; data?: Record<string, unknown> }> {
@@ -30,6 +30,7 @@ describe('gateway policy at the ingress', () => {
             { id: 'alice', principal: 'alice', hash: hashApiKey(keys.alice), roles: ['dev'] },
             { id: 'bob', principal: 'bob', hash: hashApiKey(keys.bob), roles: ['ops'] },
             { id: 'ops', principal: 'ops', hash: hashApiKey(keys.ops), roles: ['ops'] },
+            { id: 'carol', principal: 'carol', hash: hashApiKey(keys.carol), roles: ['ops'] },
           ],
         },
         rbac: {
@@ -49,6 +50,7 @@ describe('gateway policy at the ingress', () => {
     await mesh.addBridge('beta');
     await mesh.addBridge('slow');
     await mesh.addBridge('flaky');
+    await mesh.addBridge('guarded', { rateLimit: '1/3' });
     alice = await mesh.client('/mcp', bearer(keys.alice));
     ops = await mesh.client('/mcp', bearer(keys.ops));
   });
@@ -175,5 +177,19 @@ describe('gateway policy at the ingress', () => {
     await carol.callTool({ name: 'alpha__big', arguments: { bytes: 2_000 } });
     const denied = await rejection(carol.callTool({ name: 'alpha__echo', arguments: { text: 'more' } }));
     expect(denied.data?.meshCode).toBe('MESH_TOKEN_BUDGET_EXCEEDED');
+  });
+  it('rate limits a server at its bridge, whichever principal calls', async () => {
+    // A principal of its own, so its own rate limit is not what refuses the calls.
+    const carrier = await mesh.client('/servers/guarded/mcp', bearer(keys.carol));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 6 }, () => carrier.callTool({ name: 'echo', arguments: { text: 'x' } })),
+    );
+    const limited = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => (o as PromiseRejectedResult).reason as { data: { meshCode: string; rule: string; retryAfterMs: number } });
+    expect(outcomes.filter((o) => o.status === 'fulfilled').length).toBeLessThanOrEqual(3);
+    expect(limited.length).toBeGreaterThanOrEqual(3);
+    expect(limited[0]!.data).toMatchObject({ meshCode: 'MESH_RATE_LIMITED', rule: 'servers.guarded.rateLimit' });
+    expect(limited[0]!.data.retryAfterMs).toBeGreaterThan(0);
   });
 });

@@ -17,6 +17,8 @@ export interface BridgeSpec {
   sessionMode?: 'shared' | 'per-client';
   /** A remote upstream (`--url`) instead of a command. */
   url?: string;
+  /** `--rate-limit <rate>/<burst>` */
+  rateLimit?: string;
 }
 
 /** Heartbeats are fast in tests so that a stopped bridge expires in under a second. */
@@ -77,6 +79,7 @@ export class TestMesh {
     ];
     if (spec.timeoutMs !== undefined) args.push('--timeout', String(spec.timeoutMs));
     if (spec.sessionMode !== undefined) args.push('--session-mode', spec.sessionMode);
+    if (spec.rateLimit !== undefined) args.push('--rate-limit', spec.rateLimit);
     for (const [key, value] of Object.entries(spec.env ?? {})) args.push('--env', `${key}=${value}`);
     if (spec.url) args.push('--url', spec.url);
     else args.push('--', upstream.command, ...upstream.args);

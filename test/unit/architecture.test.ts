@@ -10,7 +10,7 @@ const ALLOWED: Record<string, string[]> = {
   runtime: ['protocol'],
   policy: ['protocol', 'runtime'],
   audit: ['protocol', 'runtime'],
-  bridge: ['protocol', 'runtime', 'telemetry'],
+  bridge: ['protocol', 'runtime', 'telemetry', 'policy'],
   ingress: ['protocol', 'runtime', 'telemetry', 'policy'],
   console: ['protocol', 'runtime', 'audit', 'policy', 'ingress'],
   cli: ['protocol', 'runtime', 'telemetry', 'audit', 'policy', 'bridge', 'ingress', 'console'],

@@ -58,6 +58,55 @@ export function matches(event: AuditEvent, filter: AuditFilter = {}): boolean {
 }
 
 /**
+ * A bounded read: every stored message from the first one at or after `since` (found by binary
+ * search on message times) up to the stream's last sequence at the start, fetched by sequence.
+ * Deterministic: it cannot stop early the way a consumer's pending count can during a cluster
+ * leader change.
+ */
+async function* readRange(
+  jsm: Awaited<ReturnType<typeof jetstreamManager>>,
+  stream: string,
+  firstSeq: number,
+  lastSeq: number,
+  options: ReadAuditOptions,
+  subjects: Subjects,
+): AsyncGenerator<AuditEvent> {
+  const filter = options.filter ?? {};
+  const get = (seq: number) =>
+    transient(() => jsm.streams.getMessage(stream, { seq })).catch((error: Error) => {
+      // A sequence removed by retention (or deleted) is a gap, not an error.
+      if (/no message found|not found/i.test(error.message)) return null;
+      throw error;
+    });
+  let start = firstSeq;
+  if (filter.since) {
+    let low = firstSeq;
+    let high = lastSeq;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      const message = await get(middle);
+      if (message && message.time.getTime() < filter.since.getTime()) low = middle + 1;
+      else high = middle;
+    }
+    start = low;
+  }
+  const prefix = filter.server ? `${subjects.prefix}.audit.${encodeToken(filter.server)}.` : `${subjects.prefix}.audit.`;
+  let yielded = 0;
+  for (let seq = start; seq <= lastSeq; seq++) {
+    if ((seq - start) % 1_000 === 999) options.onProgress?.(seq - start + 1, lastSeq - start + 1);
+    if (options.signal?.aborted) return;
+    const message = await get(seq);
+    if (!message || !message.subject.startsWith(prefix)) continue;
+    const parsed = AuditEventSchema.safeParse(message.json());
+    if (!parsed.success) continue;
+    if (filter.until && Date.parse(parsed.data.time) > filter.until.getTime()) return;
+    if (!matches(parsed.data, filter)) continue;
+    yield parsed.data;
+    if (options.limit !== undefined && ++yielded >= options.limit) return;
+  }
+}
+
+/**
  * Reads audit events in stream order with an ordered consumer (no server-side state left behind),
  * filtered by subject where it can (server) and in process for the rest.
  */
@@ -70,6 +119,10 @@ export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<Audi
   const lastSeq = info.state.last_seq;
   const total = info.state.messages;
   if (!options.follow && total === 0) return;
+  if (!options.follow) {
+    yield* readRange(jsm, stream, info.state.first_seq, lastSeq, options, subjects);
+    return;
+  }
   // A short API timeout: right after a node dies an attempt may hang on the dead peer, the next succeeds.
   const js = jetstream(options.nc, { timeout: 2_000 });
   const consumerOptions = {
@@ -102,8 +155,10 @@ export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<Audi
       // pending 0 before the stream's last sequence: this filter has nothing more, unless the
       // consumer was reset (a cluster leader change) and under-reports; ask the server to be sure.
       if (msg.info.pending === 0) {
+        // When the server cannot say (a cluster electing leaders), keep reading: stopping early would
+        // silently drop events from the answer.
         const fresh = await transient(() => consumer.info(false)).catch(() => undefined);
-        if (!fresh || fresh.num_pending === 0) return;
+        if (fresh && fresh.num_pending === 0 && fresh.delivered.stream_seq >= msg.seq) return;
       }
     }
   } finally {

@@ -2,9 +2,8 @@ import { calibrateHashWork, timeHashWork } from './cpu-work.js';
 import { round } from './load.js';
 import type { BenchOptions } from './options.js';
 import { CPU_SERVER } from './paths.js';
-import { waitForQuiet } from './quiet.js';
 import type { FanoutResult, TargetResult } from './results.js';
-import { combineResults, describeResult, measureTarget, type MeasureTargetOptions, type Progress } from './run-target.js';
+import { combineResults, describeResult, measureTarget, quiet, type MeasureTargetOptions, type Progress } from './run-target.js';
 import { startMesh } from './targets/mesh.js';
 import { boundedWorkload } from './workloads.js';
 
@@ -22,7 +21,7 @@ export async function runFanout(
   progress: Progress,
   measureOptions: MeasureTargetOptions,
 ): Promise<FanoutResult[]> {
-  if (measureOptions.quietWaitMs) await waitForQuiet(measureOptions.quietWaitMs);
+  await quiet(measureOptions);
   const levels = costsMs.map((targetMs) => {
     const iterations = calibrateHashWork(targetMs);
     return { targetMs, iterations, hashMs: round(timeHashWork(iterations), 2) };

@@ -5,7 +5,7 @@
  * generated tables of docs/performance.md. Every process it starts is stopped at the end, on
  * Ctrl-C and on errors.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 
 import { updateDocs } from './docs.js';
@@ -13,6 +13,7 @@ import { profileTable, renderReport } from './markdown.js';
 import { parseOptions, USAGE } from './options.js';
 import { REPO_ROOT } from './paths.js';
 import { ProcessSet } from './processes.js';
+import type { BenchReport } from './results.js';
 import { runSuite } from './suite.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -37,6 +38,13 @@ async function main(): Promise<number> {
   }
   if (options === 'help') {
     out(USAGE);
+    return 0;
+  }
+  if ('render' in options) {
+    const report = JSON.parse(await readFile(options.render, 'utf8')) as BenchReport;
+    out(renderReport(report));
+    if (report.profile) out(`\n${profileTable(report)}`);
+    if (options.docs) out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${(await updateDocs(options.docs, report)).join(', ')})`);
     return 0;
   }
   const started = Date.now();

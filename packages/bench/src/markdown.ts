@@ -57,14 +57,14 @@ export function fanoutTable(report: BenchReport): string {
   const lines = [
     `Fan-out, CPU-bound tool \`hash\` (chained FNV-1a over 1 KiB, no allocation), concurrency ${levels[0]!.concurrency}:`,
     '',
-    '| CPU per call | bridges | calls/s | p50 ms | p99 ms | errors | upstream CPU µs/call | other load % | speedup |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| CPU per call | bridges | calls/s | p50 ms | p99 ms | errors | upstream CPU µs/call | other load % | calls/s per round | speedup |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const f of levels) {
     const cost = `${f.hashMs} ms (${f.hashIterations} rounds)`;
     const row = (label: string, r: TargetResult, speedup: string) =>
       `| ${cost} | ${label} | ${r.callsPerSec.toFixed(0)} | ${fixed(r.latencyMs.p50, 2)} | ${fixed(r.latencyMs.p99, 2)} | ${r.errors} | ` +
-      `${cpu(r, 'upstream')} | ${r.foreignCpuPercent} | ${speedup} |`;
+      `${cpu(r, 'upstream')} | ${r.foreignCpuPercent} | ${r.roundsCallsPerSec?.map((value) => value.toFixed(0)).join(' / ') ?? ''} | ${speedup} |`;
     lines.push(row('1 replica', f.one, ''), row('2 replicas', f.two, `**${f.speedup}x**`));
   }
   lines.push('', `Replicas answering a burst of 32 calls: ${levels[0]!.replicasAnswering}.`);

@@ -33,6 +33,8 @@ const BenchOptionsSchema = z
     warmupCalls: z.number().int().min(0),
     /** Before each measurement, wait up to this long for other work on the machine to calm down. */
     quietWaitSeconds: z.number().min(0).max(600),
+    /** The most the whole run may spend waiting for quiet. */
+    quietBudgetSeconds: z.number().min(0).max(3600),
     /** Interleaved rounds each workload's bounds are split into (targets alternate between rounds). */
     rounds: z.number().int().min(1).max(20),
     targets: z.array(z.enum(TARGET_IDS)).min(1),
@@ -49,6 +51,12 @@ const BenchOptionsSchema = z
 
 export type BenchOptions = Readonly<z.infer<typeof BenchOptionsSchema>>;
 
+/** `--render <results.json>`: print the tables of an earlier run and rewrite the docs from it. */
+export interface RenderOptions {
+  render: string;
+  docs?: string;
+}
+
 export const USAGE = `Usage: npm run bench -- [--quick] [options]
 
 Runs the same MCP workload directly over stdio, behind supergateway and through mcp-mesh, then
@@ -61,16 +69,17 @@ writes bench/results/latest.json and the tables of docs/performance.md (full run
   --seconds <s>          time bound per measured workload (default 6, quick 2)
   --max-calls <n>        count bound per measured workload (default 50000)
   --rounds <n>           interleaved rounds per workload: targets take turns (default 3, quick 2)
-  --quiet-wait <s>       before each measurement wait up to s seconds for other CPU load to stop (default 5, quick 1)
+  --quiet-wait <s>       before each measurement wait up to s seconds for other CPU load to stop (default 3, quick 1; at most 60 s, quick 10 s, per run)
   --profile / --no-profile   CPU-profile ingress and bridge during echo c=16 (default: on in full runs)
   --mesh-cli <main.js>   benchmark another build of the mcp-mesh CLI (e.g. of another revision)
   --keep-profiles <dir>  keep the raw .cpuprofile files (open them in Chrome DevTools or speedscope)
   --out <file>           results file
   --no-docs              do not update docs/performance.md
+  --render <file>        run nothing: print the tables of an earlier results file and rewrite the docs from it
   -h, --help`;
 
 /** Parses argv once; every problem is reported together; the result is frozen. */
-export function parseOptions(argv: string[]): BenchOptions | 'help' {
+export function parseOptions(argv: string[]): BenchOptions | RenderOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -87,12 +96,16 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'mesh-cli': { type: 'string' },
       'keep-profiles': { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
+      render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
     allowPositionals: false,
   });
   if (values.help) return 'help';
+  if (values.render !== undefined) {
+    return values['no-docs'] ? { render: values.render } : { render: values.render, docs: join(REPO_ROOT, 'docs/performance.md') };
+  }
   const quick = values.quick;
   const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
   const parsed = BenchOptionsSchema.safeParse({
@@ -102,7 +115,8 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     maxCalls: number(values['max-calls']) ?? 50_000,
     warmupSeconds: quick ? 0.5 : 1.5,
     warmupCalls: quick ? 300 : 2_000,
-    quietWaitSeconds: number(values['quiet-wait']) ?? (quick ? 1 : 5),
+    quietWaitSeconds: number(values['quiet-wait']) ?? (quick ? 1 : 3),
+    quietBudgetSeconds: quick ? 10 : 60,
     rounds: number(values.rounds) ?? (quick ? 2 : 3),
     targets: values.targets?.split(',').map((id) => id.trim()) ?? (quick ? QUICK_TARGETS : TARGET_IDS),
     profile: values['no-profile'] ? false : (values.profile ?? !quick),

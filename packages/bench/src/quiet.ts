@@ -2,6 +2,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { machineCpu } from './proc-stats.js';
 
+/** Length of one look at the machine's CPU use (10 ms ticks: 25 per core). */
+export const QUIET_SAMPLE_MS = 250;
+
 /**
  * Waits until the machine is quiet: less than `maxBusyPercent` of all cores busy over a
  * `sampleMs` window (the harness's own processes are idle between measurements), or until
@@ -11,7 +14,7 @@ import { machineCpu } from './proc-stats.js';
 export async function waitForQuiet(
   maxWaitMs: number,
   maxBusyPercent = 15,
-  sampleMs = 500,
+  sampleMs = QUIET_SAMPLE_MS,
 ): Promise<{ busyPercent: number; waitedMs: number }> {
   const started = Date.now();
   for (;;) {

@@ -1,6 +1,6 @@
 import { combineSamples, measureSamples, round, type Samples, type Workload } from './load.js';
 import { UsageSampler, type ProcessUsage } from './proc-stats.js';
-import { waitForQuiet } from './quiet.js';
+import { QUIET_SAMPLE_MS, waitForQuiet } from './quiet.js';
 import type { TargetResult } from './results.js';
 import type { BenchTarget } from './targets/target.js';
 
@@ -11,6 +11,8 @@ export interface MeasureTargetOptions {
   tick?: Progress;
   /** Wait up to this long for other work on the machine to calm down first (0: do not wait). */
   quietWaitMs?: number;
+  /** Total quiet waiting the whole run may spend (shared), so a busy machine cannot stretch it. */
+  quietBudget?: { remainingMs: number };
 }
 
 interface Part {
@@ -70,7 +72,7 @@ export async function measureInterleaved(
 }
 
 async function measurePart(target: BenchTarget, workload: Workload, options: MeasureTargetOptions): Promise<Part> {
-  if (options.quietWaitMs) await waitForQuiet(options.quietWaitMs);
+  await quiet(options);
   // The load generator is watched too: its CPU shows whether the client, not the target, is the limit.
   const sampler = new UsageSampler([...target.watched, { role: 'load-generator', pids: () => [process.pid] }]);
   let usage;
@@ -86,6 +88,15 @@ async function measurePart(target: BenchTarget, workload: Workload, options: Mea
     usage = sampler.stop();
   }
   return { samples, usage: usage.processes, foreignCpuPercent: usage.machine.foreignCpuPercent };
+}
+
+/** Waits for a quiet machine within the per-wait limit and what is left of the run's budget. */
+export async function quiet(options: MeasureTargetOptions): Promise<void> {
+  const limit = Math.min(options.quietWaitMs ?? 0, options.quietBudget?.remainingMs ?? Number.POSITIVE_INFINITY);
+  if (limit <= 0) return;
+  const { waitedMs } = await waitForQuiet(limit);
+  // The first look is the price of knowing; only waiting beyond it spends the budget.
+  if (options.quietBudget) options.quietBudget.remainingMs -= Math.max(0, waitedMs - QUIET_SAMPLE_MS);
 }
 
 function toResult(target: string, parts: readonly Part[]): TargetResult {

@@ -32,6 +32,7 @@ import {
 } from '@mcp-mesh/telemetry';
 import { performance } from 'node:perf_hooks';
 import { Upstream } from './upstream.js';
+import { MemoryRateLimiter } from '@mcp-mesh/policy';
 import { ClientUpstreams } from './client-upstreams.js';
 import type { UpstreamNotification, UpstreamReply } from './upstream-session.js';
 
@@ -79,6 +80,8 @@ export class Bridge {
   private readonly subscriptions = new Map<string, number>();
   private instanceSub: Subscription | undefined;
   private readonly clients: ClientUpstreams | undefined;
+  /** The server's own rate limit, per replica (protects the upstream from every ingress at once). */
+  private readonly limiter: MemoryRateLimiter | undefined;
   private cancelSub: Subscription | undefined;
   private readonly metrics = new MeshMetrics();
 
@@ -93,6 +96,7 @@ export class Bridge {
       parentEnv: options.parentEnv ?? process.env,
       ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
     });
+    if (options.config.rateLimit) this.limiter = new MemoryRateLimiter({ limit: options.config.rateLimit });
     if (options.config.sessionMode === 'per-client') {
       this.clients = new ClientUpstreams({
         server: options.server,
@@ -261,6 +265,18 @@ export class Bridge {
     try {
       if (this.draining) throw new MeshError('MESH_BRIDGE_DRAINING', `bridge ${this.instance} is shutting down`);
       const session = msg.headers?.get(MeshHeader.Session) || undefined;
+      if (this.limiter && method !== MeshMethod.SessionClose && method !== 'ping') {
+        const decision = this.limiter.take(this.options.server);
+        if (!decision.ok) {
+          throw new MeshError(
+            'MESH_RATE_LIMITED',
+            `server '${this.options.server}' takes at most ${this.options.config.rateLimit!.ratePerSec} calls/s per replica; retry in ${decision.retryAfterMs} ms`,
+            {
+              details: { retryAfterMs: decision.retryAfterMs, rule: `servers.${this.options.server}.rateLimit` },
+            },
+          );
+        }
+      }
       if (method === MeshMethod.SessionClose) {
         if (session) await this.clients?.close(session);
         this.respond(msg, FrameKind.Result, { result: {} });

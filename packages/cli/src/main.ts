@@ -59,6 +59,7 @@ program
   .option('--timeout <ms>', 'deadline of one call to the server')
   .option('--heartbeat <ms>', 'heartbeat period')
   .option('--metrics-port <port>', 'serve Prometheus metrics on this port')
+  .option('--rate-limit <rate/burst>', 'protect the upstream: calls per second per replica, with burst, e.g. 10/20')
   .option('--session-mode <mode>', 'shared (one upstream session per replica, default) or per-client (one per client session)')
   .addOption(logLevel())
   .argument('[command...]', 'the server command and its arguments, after --')

@@ -188,7 +188,8 @@ export class Ingress {
     const { allowedHosts, allowedOrigins } = options.config;
     this.validateHost = allowedHosts.length > 0 ? hostHeaderValidation(allowedHosts) : localhostHostValidation();
     this.validateOrigin = allowedOrigins.length > 0 ? originValidation(allowedOrigins) : localhostOriginValidation();
-    this.http = createServer((req, res) => {
+    // Header sections up to 64 KiB reach the policy's own (smaller, documented) limits.
+    this.http = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
       this.route(req, res).catch((error: unknown) => {
         logger.error({ err: error, url: req.url }, 'unhandled error serving a request');
         sendJsonRpcError(res, 500, JsonRpcCode.InternalError, 'internal error in the mesh ingress');
@@ -274,7 +275,27 @@ export class Ingress {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // An absolute-form target (RFC 9112 §3.2.2) is served like its path.
+    if (req.url && !req.url.startsWith('/')) {
+      try {
+        const absolute = new URL(req.url);
+        req.url = `${absolute.pathname}${absolute.search}`;
+      } catch {
+        return sendMeshError(res, new MeshError('MESH_INVALID_REQUEST', 'the request target is neither a path nor an absolute URL'));
+      }
+    }
     const path = new URL(req.url ?? '/', 'http://ingress').pathname;
+    try {
+      await this.routePath(path, req, res);
+    } catch (error) {
+      if (error instanceof URIError) {
+        return sendMeshError(res, new MeshError('MESH_INVALID_REQUEST', `the path has a malformed %-escape: ${path.slice(0, 200)}`), 400);
+      }
+      throw error;
+    }
+  }
+
+  private async routePath(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') return this.readiness(res);
     if (path === '/metrics' && this.options.metricsHandler) return this.options.metricsHandler(req, res);
@@ -344,10 +365,14 @@ export class Ingress {
       );
     }
     if (kind === 'sse') {
-      if (req.method !== 'GET') return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'open the event stream with GET');
+      if (req.method !== 'GET')
+        return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'open the event stream with GET', {
+          meshCode: 'MESH_METHOD_NOT_ALLOWED',
+        });
       return this.legacySse.open(scope, base, identity, res);
     }
-    if (req.method !== 'POST') return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'post messages with POST');
+    if (req.method !== 'POST')
+      return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'post messages with POST', { meshCode: 'MESH_METHOD_NOT_ALLOWED' });
     let body: unknown;
     try {
       const text = await readBody(req);
@@ -355,7 +380,9 @@ export class Ingress {
       body = JSON.parse(text);
     } catch (error) {
       if (error instanceof MeshError) return sendMeshError(res, error);
-      return sendJsonRpcError(res, 400, JsonRpcCode.ParseError, `Parse error: ${(error as Error).message}`);
+      return sendJsonRpcError(res, 400, JsonRpcCode.ParseError, `Parse error: ${(error as Error).message}`, {
+        meshCode: 'MESH_PARSE_ERROR',
+      });
     }
     await this.legacySse.post(base, identity, req, res, body);
   }
@@ -412,7 +439,9 @@ export class Ingress {
   private async serveMcp(scope: Scope, req: IncomingMessage, res: ServerResponse, identity: Identity): Promise<void> {
     const method = req.method ?? 'GET';
     if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
-      return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, `method ${method} is not allowed: use POST, GET or DELETE`);
+      return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, `method ${method} is not allowed: use POST, GET or DELETE`, {
+        meshCode: 'MESH_METHOD_NOT_ALLOWED',
+      });
     }
     let body: unknown;
     if (method === 'POST') {
@@ -432,7 +461,9 @@ export class Ingress {
       try {
         body = JSON.parse(text);
       } catch (error) {
-        return sendJsonRpcError(res, 400, JsonRpcCode.ParseError, `Parse error: ${(error as Error).message}`);
+        return sendJsonRpcError(res, 400, JsonRpcCode.ParseError, `Parse error: ${(error as Error).message}`, {
+          meshCode: 'MESH_PARSE_ERROR',
+        });
       }
       if (Array.isArray(body)) {
         return sendJsonRpcError(
@@ -440,12 +471,15 @@ export class Ingress {
           400,
           JsonRpcCode.InvalidRequest,
           'Invalid Request: JSON-RPC batches are not supported by this protocol version',
+          { meshCode: 'MESH_INVALID_REQUEST' },
         );
       }
       const shape = JsonRpcMessageSchema.safeParse(body);
       if (!shape.success) {
         const problems = shape.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-        return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, `Invalid Request: ${problems.join('; ')}`);
+        return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, `Invalid Request: ${problems.join('; ')}`, {
+          meshCode: 'MESH_INVALID_REQUEST',
+        });
       }
     }
     const sessionId = req.headers['mcp-session-id'];
@@ -458,6 +492,7 @@ export class Ingress {
           404,
           -32001,
           `Session not found: ${sessionId} is unknown or expired on ${scopeLabel(scope)}; initialize a new session`,
+          { meshCode: 'MESH_SESSION_NOT_FOUND' },
         );
       }
       session.lastSeen = Date.now();
@@ -479,6 +514,7 @@ export class Ingress {
         400,
         JsonRpcCode.InvalidRequest,
         'Bad Request: no Mcp-Session-Id header; send initialize first to start a session',
+        { meshCode: 'MESH_SESSION_REQUIRED' },
       );
     }
     if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
@@ -736,6 +772,9 @@ export class Ingress {
     notification = plain;
     if (notification.method === 'notifications/resources/updated' && typeof notification.params?.uri === 'string') {
       void this.cache.invalidate(server, notification.params.uri);
+    } else if (notification.method.endsWith('/list_changed')) {
+      // Whichever replica's upstream changed: its answers may differ now.
+      void this.cache.invalidate(server);
     }
     const targets = forSession ? [this.sessions.get(token)].filter((s): s is Session => s !== undefined) : this.sessions.values();
     for (const session of targets) {

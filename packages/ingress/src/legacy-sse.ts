@@ -39,7 +39,9 @@ export class LegacySseSessions {
     const id = new URL(req.url ?? '/', 'http://ingress').searchParams.get('sessionId');
     const session = id ? this.sessions.get(id) : undefined;
     if (!session || session.scope !== base || session.principal !== identity.principal) {
-      return sendJsonRpcError(res, 404, -32001, `Session not found: open ${base}/sse first and post to the endpoint it names`);
+      return sendJsonRpcError(res, 404, -32001, `Session not found: open ${base}/sse first and post to the endpoint it names`, {
+        meshCode: 'MESH_SESSION_NOT_FOUND',
+      });
     }
     await session.transport.handlePostMessage(req as never, res, body);
   }

@@ -49,6 +49,9 @@ interface Pending {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Longest method name routed (its subject stays far below nats-server's 4 KiB control line). */
+export const MAX_METHOD_LENGTH = 256;
+const MAX_SUBJECT_LENGTH = 1_024;
 /** Time the ingress waits past the deadline for the bridge's own timeout error to arrive. */
 const DEADLINE_GRACE_MS = 1_000;
 
@@ -115,6 +118,18 @@ export class MeshClient {
         options.trace,
       );
       propagation.inject(otelTrace.setSpan(options.trace, span), h, natsHeaderSetter);
+    }
+    // A subject past nats-server's control-line limit would drop the whole connection: refuse it here.
+    if (subject.length > MAX_SUBJECT_LENGTH) {
+      return Promise.reject(
+        new MeshError(
+          'MESH_INVALID_PARAMS',
+          `the method name is too long to route (${method.length} characters): at most ${MAX_METHOD_LENGTH}`,
+          {
+            details: { server },
+          },
+        ),
+      );
     }
     const payload = encoder.encode(JSON.stringify(params === undefined ? { method } : { method, params }));
     if (payload.length > (this.nc.info?.max_payload ?? Number.POSITIVE_INFINITY)) {

@@ -28,6 +28,17 @@ export const ErrorCodes = {
   },
   MESH_INVALID_PARAMS: { jsonRpc: JsonRpcCode.InvalidParams, http: 200, summary: 'The params do not have the shape the method requires.' },
   MESH_UNKNOWN_SERVER: { jsonRpc: JsonRpcCode.InvalidParams, http: 404, summary: 'No server of that name is known to the mesh.' },
+  MESH_SESSION_NOT_FOUND: {
+    jsonRpc: -32001,
+    http: 404,
+    summary: 'The Mcp-Session-Id is unknown or expired on this endpoint: initialize a new session.',
+  },
+  MESH_SESSION_REQUIRED: {
+    jsonRpc: JsonRpcCode.InvalidRequest,
+    http: 400,
+    summary: 'A request without Mcp-Session-Id that is not initialize (2025 era): send initialize first.',
+  },
+  MESH_METHOD_NOT_ALLOWED: { jsonRpc: JsonRpcCode.InvalidRequest, http: 405, summary: 'The HTTP method is not one MCP uses on this path.' },
   MESH_INGRESS_DRAINING: {
     jsonRpc: -32024,
     http: 503,
@@ -36,7 +47,8 @@ export const ErrorCodes = {
   MESH_UNKNOWN_VIEW: { jsonRpc: JsonRpcCode.InvalidParams, http: 404, summary: 'No view of that name is configured.' },
   MESH_UNKNOWN_TOOL: { jsonRpc: JsonRpcCode.InvalidParams, http: 200, summary: 'No live server offers a tool of that name.' },
   MESH_UNKNOWN_PROMPT: { jsonRpc: JsonRpcCode.InvalidParams, http: 200, summary: 'No live server offers a prompt of that name.' },
-  MESH_UNKNOWN_RESOURCE: { jsonRpc: -32002, http: 200, summary: 'No live server offers a resource with that URI.' },
+  // MCP's -32002 for an unknown resource reaches clients as -32602: the SDK maps it.
+  MESH_UNKNOWN_RESOURCE: { jsonRpc: JsonRpcCode.InvalidParams, http: 200, summary: 'No live server offers a resource with that URI.' },
   MESH_SERVER_UNAVAILABLE: { jsonRpc: -32010, http: 503, summary: 'The server has no live bridge: nothing answered on its subject.' },
   MESH_UPSTREAM_TIMEOUT: {
     jsonRpc: -32011,

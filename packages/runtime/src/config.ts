@@ -22,6 +22,14 @@ const CommonServerFields = {
    * upstream session per client session, for servers that keep state or call back into the client.
    */
   sessionMode: z.enum(['shared', 'per-client']).optional(),
+  /**
+   * Protects the upstream: calls per second each bridge replica lets through (token bucket with
+   * burst), whatever ingress replica they come from. Past it: MESH_RATE_LIMITED with retryAfterMs.
+   */
+  rateLimit: z
+    .object({ ratePerSec: z.number().positive().max(1_000_000), burst: z.number().int().min(1).max(1_000_000) })
+    .strict()
+    .optional(),
   description: z.string().optional(),
 };
 

@@ -19,6 +19,11 @@ export const BridgeOptionsSchema = z
     heartbeat: MillisSchema.optional(),
     metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
     sessionMode: z.enum(['shared', 'per-client']).optional(),
+    rateLimit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\/\d+$/, 'use --rate-limit <calls per second>/<burst>, e.g. 10/20')
+      .transform((text) => ({ ratePerSec: Number(text.split('/')[0]), burst: Number(text.split('/')[1]) }))
+      .optional(),
     logLevel: LogLevelSchema.default('info'),
     command: z.array(z.string()).default([]),
   })
@@ -51,6 +56,7 @@ async function resolveServer(options: BridgeCommandOptions): Promise<{ server: S
   const common = {
     ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }),
     ...(options.sessionMode === undefined ? {} : { sessionMode: options.sessionMode }),
+    ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
   };
   const raw = options.url
     ? { url: options.url, ...common }
