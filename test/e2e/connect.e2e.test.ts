@@ -31,12 +31,14 @@ describe('mcp-mesh connect: a stdio adapter for desktop clients', () => {
   });
 
   it('relays progress notifications back', async () => {
-    const seen: number[] = [];
-    await client.callTool(
-      { name: 'desk__progress', arguments: { steps: 3, intervalMs: 10 } },
-      { onprogress: (p) => seen.push(p.progress) },
-    );
-    expect(seen).toEqual([1, 2, 3]);
+    // A raw handler: the SDK's onprogress may drop notifications that arrive with the result (typescript-sdk#2580).
+    const seen: { token: unknown; progress: number }[] = [];
+    client.setNotificationHandler('notifications/progress', (notification) => {
+      seen.push({ token: notification.params.progressToken, progress: notification.params.progress });
+    });
+    await client.callTool({ name: 'desk__progress', arguments: { steps: 3, intervalMs: 10 }, _meta: { progressToken: 'via-stdio' } });
+    await waitFor(() => seen.length === 3, 'three progress notifications through the adapter', 5_000);
+    expect(seen).toEqual([1, 2, 3].map((progress) => ({ token: 'via-stdio', progress })));
   });
 
   it('relays list_changed from the mesh (the GET stream is open)', async () => {

@@ -1257,8 +1257,8 @@ describe('hostile input: every bad request gets the right error while the mesh k
     expect(batch.error?.data?.meshCode).toBe('MESH_INVALID_REQUEST');
   });
 
-  it.fails(
-    'BUG: params of the wrong shape on prompts/get, resources/read and tools/list are -32602, not -32603 with a raw zod dump',
+  it(
+    '(was a bug) params of the wrong shape on prompts/get, resources/read and tools/list are -32602, not -32603 with a raw zod dump',
     async () => {
       for (const [method, params] of [
         ['prompts/get', { name: 'alpha__greet', arguments: { who: 5 } }],
@@ -1271,15 +1271,15 @@ describe('hostile input: every bad request gets the right error while the mesh k
     },
   );
 
-  it.fails(
-    'BUG: an object that is neither request, notification nor response is -32600 inside a session too, not -32700 Parse error',
+  it(
+    '(was a bug) an object that is neither request, notification nor response is -32600 inside a session too, not -32700 Parse error',
     async () => {
       const answer = await aggregate.post('{"jsonrpc":"2.0","id":3}');
       expectRpcError(answer, 400, -32600);
     },
   );
 
-  it.fails('BUG: initialize with params of the wrong shape is -32602, not -32000 "Server not initialized"', async () => {
+  it('(was a bug) initialize with params of the wrong shape is -32602, not -32000 "Server not initialized"', async () => {
     const answer = await httpRequest(url('/mcp'), {
       headers: JSON_HEADERS,
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: 5 } }),

@@ -52,6 +52,7 @@ import { scopeIncludes, scopeLabel, type Scope } from './scope.js';
 import { RequestObserver, type FinishedRequest } from './request-observer.js';
 import { createSessionServer, type SessionState } from './session-server.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
+import { paramsProblems } from './params-check.js';
 import { BoundedEventStore } from './event-store.js';
 import { LegacySseSessions } from './legacy-sse.js';
 import { ViewCatalog } from './view-catalog.js';
@@ -475,10 +476,28 @@ export class Ingress {
         );
       }
       const shape = JsonRpcMessageSchema.safeParse(body);
+      const message = body as { method?: unknown; id?: unknown; result?: unknown; error?: unknown };
+      if (shape.success && message.method === undefined && message.result === undefined && message.error === undefined) {
+        return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Invalid Request: a message needs a method (request, notification) or a result or error (response)', {
+          meshCode: 'MESH_INVALID_REQUEST',
+        });
+      }
       if (!shape.success) {
         const problems = shape.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
         return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, `Invalid Request: ${problems.join('; ')}`, {
           meshCode: 'MESH_INVALID_REQUEST',
+        });
+      }
+      // Checked for initialize (answered 400: no session exists yet) and inside a session (200, the
+      // error is in the body); other session-less requests get the session error below.
+      const initialize = shape.data.method === 'initialize';
+      const inSession = typeof req.headers['mcp-session-id'] === 'string';
+      const problems = message.id === undefined || (!initialize && !inSession) ? [] : paramsProblems(shape.data.method, shape.data.params);
+      if (problems.length > 0) {
+        return sendJson(res, initialize ? 400 : 200, {
+          jsonrpc: '2.0',
+          id: shape.data.id,
+          error: { code: JsonRpcCode.InvalidParams, message: `Invalid params: ${problems.join('; ')}`, data: { meshCode: 'MESH_INVALID_PARAMS' } },
         });
       }
     }
