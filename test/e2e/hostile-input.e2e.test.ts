@@ -1257,27 +1257,21 @@ describe('hostile input: every bad request gets the right error while the mesh k
     expect(batch.error?.data?.meshCode).toBe('MESH_INVALID_REQUEST');
   });
 
-  it(
-    '(was a bug) params of the wrong shape on prompts/get, resources/read and tools/list are -32602, not -32603 with a raw zod dump',
-    async () => {
-      for (const [method, params] of [
-        ['prompts/get', { name: 'alpha__greet', arguments: { who: 5 } }],
-        ['resources/read', { uri: 7 }],
-        ['tools/list', { cursor: 5 }],
-      ] as const) {
-        const { message } = await aggregate.request(method, params);
-        expect(message.error?.code, `${method}: ${JSON.stringify(message.error)}`).toBe(-32602);
-      }
-    },
-  );
+  it('(was a bug) params of the wrong shape on prompts/get, resources/read and tools/list are -32602, not -32603 with a raw zod dump', async () => {
+    for (const [method, params] of [
+      ['prompts/get', { name: 'alpha__greet', arguments: { who: 5 } }],
+      ['resources/read', { uri: 7 }],
+      ['tools/list', { cursor: 5 }],
+    ] as const) {
+      const { message } = await aggregate.request(method, params);
+      expect(message.error?.code, `${method}: ${JSON.stringify(message.error)}`).toBe(-32602);
+    }
+  });
 
-  it(
-    '(was a bug) an object that is neither request, notification nor response is -32600 inside a session too, not -32700 Parse error',
-    async () => {
-      const answer = await aggregate.post('{"jsonrpc":"2.0","id":3}');
-      expectRpcError(answer, 400, -32600);
-    },
-  );
+  it('(was a bug) an object that is neither request, notification nor response is -32600 inside a session too, not -32700 Parse error', async () => {
+    const answer = await aggregate.post('{"jsonrpc":"2.0","id":3}');
+    expectRpcError(answer, 400, -32600);
+  });
 
   it('(was a bug) initialize with params of the wrong shape is -32602, not -32000 "Server not initialized"', async () => {
     const answer = await httpRequest(url('/mcp'), {

@@ -478,9 +478,15 @@ export class Ingress {
       const shape = JsonRpcMessageSchema.safeParse(body);
       const message = body as { method?: unknown; id?: unknown; result?: unknown; error?: unknown };
       if (shape.success && message.method === undefined && message.result === undefined && message.error === undefined) {
-        return sendJsonRpcError(res, 400, JsonRpcCode.InvalidRequest, 'Invalid Request: a message needs a method (request, notification) or a result or error (response)', {
-          meshCode: 'MESH_INVALID_REQUEST',
-        });
+        return sendJsonRpcError(
+          res,
+          400,
+          JsonRpcCode.InvalidRequest,
+          'Invalid Request: a message needs a method (request, notification) or a result or error (response)',
+          {
+            meshCode: 'MESH_INVALID_REQUEST',
+          },
+        );
       }
       if (!shape.success) {
         const problems = shape.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
@@ -497,7 +503,11 @@ export class Ingress {
         return sendJson(res, initialize ? 400 : 200, {
           jsonrpc: '2.0',
           id: shape.data.id,
-          error: { code: JsonRpcCode.InvalidParams, message: `Invalid params: ${problems.join('; ')}`, data: { meshCode: 'MESH_INVALID_PARAMS' } },
+          error: {
+            code: JsonRpcCode.InvalidParams,
+            message: `Invalid params: ${problems.join('; ')}`,
+            data: { meshCode: 'MESH_INVALID_PARAMS' },
+          },
         });
       }
     }

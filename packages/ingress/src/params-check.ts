@@ -8,7 +8,9 @@ const Named = z
   })
   .passthrough();
 const PromptArgs = Named.extend({
-  arguments: z.record(z.string(), z.string({ error: 'prompt arguments must be strings' }), { error: 'arguments must be an object' }).optional(),
+  arguments: z
+    .record(z.string(), z.string({ error: 'prompt arguments must be strings' }), { error: 'arguments must be an object' })
+    .optional(),
 });
 const Uri = z.object({ uri: z.string({ error: 'uri must be a string' }) }).passthrough();
 
@@ -22,7 +24,12 @@ const PARAMS: Record<string, z.ZodType> = {
     .object({
       protocolVersion: z.string({ error: 'protocolVersion must be a string' }),
       capabilities: z.record(z.string(), z.unknown(), { error: 'capabilities must be an object' }),
-      clientInfo: z.object({ name: z.string({ error: 'clientInfo.name must be a string' }), version: z.string({ error: 'clientInfo.version must be a string' }) }).passthrough(),
+      clientInfo: z
+        .object({
+          name: z.string({ error: 'clientInfo.name must be a string' }),
+          version: z.string({ error: 'clientInfo.version must be a string' }),
+        })
+        .passthrough(),
     })
     .passthrough(),
   'tools/list': Cursor,
@@ -34,7 +41,13 @@ const PARAMS: Record<string, z.ZodType> = {
   'resources/read': Uri,
   'resources/subscribe': Uri,
   'resources/unsubscribe': Uri,
-  'logging/setLevel': z.object({ level: z.enum(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'], { error: 'level must be an MCP log level' }) }).passthrough(),
+  'logging/setLevel': z
+    .object({
+      level: z.enum(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'], {
+        error: 'level must be an MCP log level',
+      }),
+    })
+    .passthrough(),
 };
 
 /** Problems with a request's params (empty when fine or when the method is not one the mesh checks). */
