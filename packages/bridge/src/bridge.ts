@@ -460,6 +460,9 @@ export class Bridge {
   }
 }
 
+/** Built once: deriving a zod schema per call cost 14-18% of the bridge's CPU (docs/performance.md). */
+const BODY_SCHEMA = CallRequestSchema.partial({ method: true });
+
 function parseBody(msg: Msg): { params?: Record<string, unknown> } {
   let value: unknown;
   try {
@@ -467,7 +470,7 @@ function parseBody(msg: Msg): { params?: Record<string, unknown> } {
   } catch {
     throw new MeshError('MESH_PARSE_ERROR', 'the mesh request body is not valid JSON');
   }
-  const parsed = CallRequestSchema.partial({ method: true }).safeParse(value);
+  const parsed = BODY_SCHEMA.safeParse(value);
   if (!parsed.success) throw new MeshError('MESH_INVALID_PARAMS', `the mesh request body is malformed: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
