@@ -1,3 +1,4 @@
+import { startFixtureBridge } from '../support/requests.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,10 +8,10 @@ import { AuditPublisher, readAudit } from '@mcp-mesh/audit';
 import { Ingress } from '@mcp-mesh/ingress';
 import { argsDigest, type AuditEvent } from '@mcp-mesh/protocol';
 import { connectNats, createLogger, IngressConfigSchema } from '@mcp-mesh/runtime';
-import { fixtureServerCommand, NatsServer } from '@mcp-mesh/testing';
+import { NatsServer } from '@mcp-mesh/testing';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CLI } from '../support/paths.js';
 import { TestProcess, waitFor } from '../support/processes.js';
+import { CLI } from '../support/paths.js';
 
 const silent = createLogger({ name: 'audit-test', level: 'silent' });
 
@@ -41,22 +42,7 @@ describe('audit on JetStream: nothing lost', () => {
       discoverSettleMs: 50,
     });
     await ingress.start();
-    const fixture = fixtureServerCommand({ name: 'audited' });
-    bridge = new TestProcess(process.execPath, [
-      CLI,
-      'bridge',
-      '--name',
-      'audited',
-      '--nats-url',
-      nats.url,
-      '--heartbeat',
-      '300',
-      '--log-level',
-      'error',
-      '--',
-      fixture.command,
-      ...fixture.args,
-    ]);
+    bridge = startFixtureBridge(nats.url, 'audited');
     await waitFor(() => ingress.registry.isLive('audited'), 'the audited bridge', 20_000);
     client = new Client({ name: 'audit-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${ingress.url}/mcp`)));

@@ -1,3 +1,4 @@
+import { postInitialize } from '../support/requests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestMesh } from '../support/mesh.js';
 
@@ -14,18 +15,9 @@ describe('an ingress shutting down drains', () => {
     const inFlight = client.callTool({ name: 'busy__sleep', arguments: { ms: 600 } });
     await new Promise((resolve) => setTimeout(resolve, 100));
     const closing = mesh.ingress.close();
-    const ready = await fetch(`${mesh.ingress.url}/readyz`);
+    const ready = await postInitialize(`${mesh.ingress.url}/readyz`);
     expect(ready.status).toBe(503);
-    const fresh = await fetch(mesh.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'late', version: '1' } },
-      }),
-    });
+    const fresh = await fetch(mesh.url);
     expect(fresh.status).toBe(503);
     expect(((await fresh.json()) as { error: { data: { meshCode: string } } }).error.data.meshCode).toBe('MESH_INGRESS_DRAINING');
     const result = await inFlight;

@@ -1,3 +1,4 @@
+import { postInitialize } from '../support/requests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { createPolicy, generateApiKey, hashApiKey, parsePolicyConfig } from '@mcp-mesh/policy';
@@ -57,16 +58,7 @@ describe('gateway policy at the ingress', () => {
   afterAll(async () => mesh?.close());
 
   it('refuses a request without credentials with 401 and a WWW-Authenticate challenge naming the metadata', async () => {
-    const response = await fetch(mesh.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
-      }),
-    });
+    const response = await postInitialize(mesh.url);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer .*resource_metadata="[^"]*oauth-protected-resource/);
     const body = (await response.json()) as { error: { data: { meshCode: string } } };

@@ -1,10 +1,10 @@
+import { startFixtureBridge } from '../support/requests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Ingress } from '@mcp-mesh/ingress';
 import { connectNats, createLogger, IngressConfigSchema } from '@mcp-mesh/runtime';
-import { fixtureServerCommand, NatsServer } from '@mcp-mesh/testing';
+import { NatsServer } from '@mcp-mesh/testing';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CLI } from '../support/paths.js';
 import { TestProcess, waitFor } from '../support/processes.js';
 
 describe('ingress replicas share sessions through NATS KV', () => {
@@ -27,22 +27,7 @@ describe('ingress replicas share sessions through NATS KV', () => {
       await ingress.start();
       ingresses.push(ingress);
     }
-    const fixture = fixtureServerCommand({ name: 'shared' });
-    bridge = new TestProcess(process.execPath, [
-      CLI,
-      'bridge',
-      '--name',
-      'shared',
-      '--nats-url',
-      nats.url,
-      '--heartbeat',
-      '300',
-      '--log-level',
-      'error',
-      '--',
-      fixture.command,
-      ...fixture.args,
-    ]);
+    bridge = startFixtureBridge(nats.url, 'shared');
     await waitFor(() => ingresses.every((ingress) => ingress.registry.isLive('shared')), 'both ingresses to see the bridge', 20_000);
   });
 

@@ -1,3 +1,4 @@
+import { postInitialize } from '../support/requests.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,16 +48,7 @@ describe('/servers/<name>/mcp', () => {
   });
 
   it('answers 404 naming the server when no bridge serves it', async () => {
-    const response = await fetch(`${mesh.ingress.url}/servers/ghost/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const response = await postInitialize(`${mesh.ingress.url}/servers/ghost/mcp`);
     expect(response.status).toBe(404);
     const body = (await response.json()) as { error: { message: string; data: { meshCode: string } } };
     expect(body.error.message).toContain("'ghost'");

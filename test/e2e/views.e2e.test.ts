@@ -1,3 +1,4 @@
+import { postInitialize } from '../support/requests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ViewConfigSchema } from '@mcp-mesh/runtime';
 import { TestMesh } from '../support/mesh.js';
@@ -59,16 +60,7 @@ describe('views: curated endpoints drawn from several servers', () => {
   });
 
   it('answers 404 for an unknown view, naming the known ones', async () => {
-    const response = await fetch(`${mesh.ingress.url}/views/nope/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
-      }),
-    });
+    const response = await postInitialize(`${mesh.ingress.url}/views/nope/mcp`);
     expect(response.status).toBe(404);
     expect(await response.text()).toContain('triage');
   });

@@ -1,0 +1,37 @@
+import { fixtureServerCommand } from '@mcp-mesh/testing';
+import { CLI } from './paths.js';
+import { TestProcess } from './processes.js';
+
+/** A raw `initialize` POST (no SDK), for tests of what the ingress answers before a session exists. */
+export function postInitialize(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+}
+
+/** `mcp-mesh bridge --name <name>` for the fixture server, on a given NATS URL, with fast heartbeats. */
+export function startFixtureBridge(natsUrl: string, name: string): TestProcess {
+  const fixture = fixtureServerCommand({ name });
+  return new TestProcess(process.execPath, [
+    CLI,
+    'bridge',
+    '--name',
+    name,
+    '--nats-url',
+    natsUrl,
+    '--heartbeat',
+    '300',
+    '--log-level',
+    'error',
+    '--',
+    fixture.command,
+    ...fixture.args,
+  ]);
+}
