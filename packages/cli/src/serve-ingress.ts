@@ -36,7 +36,9 @@ export function withJaegerUrlFromEnv(input: unknown, env: NodeJS.ProcessEnv): un
 
 /** The outbox of one ingress: its own directory, stable across restarts so nothing recorded is lost. */
 export function auditOutboxDir(audit: AuditConfig, port: number, env: NodeJS.ProcessEnv): string {
-  return audit.dir ?? join(env.MCP_MESH_HOME ?? join(homedir(), '.mcp-mesh'), 'outbox', `ingress-${port}`);
+  // Port 0 (any free port) has no stable name: such an ingress gets an outbox of its own process.
+  const name = port === 0 ? `ingress-ephemeral-${process.pid}` : `ingress-${port}`;
+  return audit.dir ?? join(env.MCP_MESH_HOME ?? join(homedir(), '.mcp-mesh'), 'outbox', name);
 }
 
 /** Builds the gateway policy of a config file's `policy` section (none configured: hostile-input limits only). */

@@ -629,6 +629,7 @@ export class Ingress {
       includeArguments: this.options.auditArguments ?? false,
       endpoint: scopeLabel(scope),
       principal: identity.principal,
+      keyId: identity.keyId,
       ...(this.options.onRequestFinished ? { onFinished: this.options.onRequestFinished } : {}),
     });
     const server = createSessionServer({

@@ -32,6 +32,8 @@ export interface ObserverOptions {
   includeArguments: boolean;
   endpoint: string;
   principal: string;
+  /** The API key id that authenticated the principal, when one did. */
+  keyId?: string | undefined;
   /** Called once per finished request (the console's live view). Never throws into the request. */
   onFinished?: (request: FinishedRequest) => void;
 }
@@ -197,6 +199,7 @@ export class RequestObserver {
           ...(valid ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}),
           ...(request.sessionId ? { session: request.sessionId } : {}),
           principal: this.options.principal,
+          ...(this.options.keyId ? { keyId: this.options.keyId } : {}),
           endpoint: this.options.endpoint,
           ...(note.server ? { server: note.server } : {}),
           method,

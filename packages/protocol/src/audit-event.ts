@@ -36,6 +36,8 @@ export const AuditEventSchema = z
       .optional(),
     session: z.string().max(128).optional(),
     principal: z.string().max(256).optional(),
+    /** Which credential authenticated the principal (an API key's id), to follow key rotations. */
+    keyId: z.string().max(128).optional(),
     /** `/mcp` or `/servers/<name>/mcp`. */
     endpoint: z.string().max(256).optional(),
     server: z.string().max(64).optional(),
