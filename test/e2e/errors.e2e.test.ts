@@ -50,6 +50,7 @@ describe('bad input gets a clear answer, and nothing breaks', () => {
     mesh = await TestMesh.start();
     await mesh.addBridge('slow', { timeoutMs: 500 });
     await mesh.addBridge('fragile');
+    await mesh.addBridge('patient', { logLevel: 'info' });
     client = await mesh.client();
   });
   afterAll(async () => mesh?.close());
@@ -148,6 +149,17 @@ describe('bad input gets a clear answer, and nothing breaks', () => {
     // The same bridge serves the next call.
     const ok = await client.callTool({ name: 'slow__echo', arguments: { text: 'after the timeout' } });
     expect(ok.content).toEqual([{ type: 'text', text: 'after the timeout' }]);
+  });
+
+  it('a call the client cancels is cancelled upstream too', async () => {
+    const abort = new AbortController();
+    const call = client.callTool({ name: 'patient__sleep', arguments: { ms: 600_000 } }, { signal: abort.signal });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    abort.abort();
+    await expect(call).rejects.toThrow();
+    const bridge = mesh.bridges.at(-1)!;
+    // The fixture logs the abort of its own handler: the cancel crossed ingress -> NATS -> bridge -> server.
+    await waitFor(() => bridge.stderr.includes('sleep 600000 cancelled'), 'the upstream to see the cancel', 5_000);
   });
 
   it('an upstream that crashes mid-call -> an error for that call, and the bridge recovers', async () => {

@@ -19,6 +19,8 @@ export interface BridgeSpec {
   url?: string;
   /** `--rate-limit <rate>/<burst>` */
   rateLimit?: string;
+  /** The bridge's log level (default warn); info shows the upstream's stderr lines. */
+  logLevel?: string;
 }
 
 /** Heartbeats are fast in tests so that a stopped bridge expires in under a second. */
@@ -75,7 +77,7 @@ export class TestMesh {
       '--heartbeat',
       String(TEST_HEARTBEAT_MS),
       '--log-level',
-      'warn',
+      spec.logLevel ?? 'warn',
     ];
     if (spec.timeoutMs !== undefined) args.push('--timeout', String(spec.timeoutMs));
     if (spec.sessionMode !== undefined) args.push('--session-mode', spec.sessionMode);
