@@ -84,9 +84,10 @@ export async function startMesh(options: MeshOptions): Promise<Target> {
       nats.url,
       '--timeout',
       String(options.callTimeoutMs),
-      // SSE polling: long calls' streams are closed and resumed (server-sse-polling).
+      // SSE polling: a call still running after 50 ms has its stream closed and resumed with
+      // Last-Event-ID (server-sse-polling's tool answers after 100 ms, so this always happens there).
       '--close-sse-after',
-      '300',
+      '50',
       '--log-level',
       'warn',
     ]);
