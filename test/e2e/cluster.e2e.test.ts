@@ -8,11 +8,11 @@ import { AuditPublisher, ensureAuditStream, readAudit } from '@mcp-mesh/audit';
 import { Ingress } from '@mcp-mesh/ingress';
 import { argsDigest } from '@mcp-mesh/protocol';
 import { connectNats, createLogger, IngressConfigSchema } from '@mcp-mesh/runtime';
-import { fixtureServerCommand, NatsCluster } from '@mcp-mesh/testing';
+import { NatsCluster } from '@mcp-mesh/testing';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { CLI } from '../support/paths.js';
-import { TestProcess, waitFor } from '../support/processes.js';
+import { startFixtureBridge } from '../support/requests.js';
+import { waitFor, type TestProcess } from '../support/processes.js';
 
 const silent = createLogger({ name: 'cluster-test', level: 'silent' });
 const REQUEST_TIMEOUT_MS = 4_000;
@@ -52,26 +52,7 @@ describe('a 3-node NATS cluster: ingress on node 1, bridges on nodes 2 and 3, au
       discoverSettleMs: 50,
     });
     await ingress.start();
-    for (const node of [1, 2]) {
-      const fixture = fixtureServerCommand({ name: 'clustered' });
-      bridges.push(
-        new TestProcess(process.execPath, [
-          CLI,
-          'bridge',
-          '--name',
-          'clustered',
-          '--nats-url',
-          cluster.node(node).url,
-          '--heartbeat',
-          '300',
-          '--log-level',
-          'error',
-          '--',
-          fixture.command,
-          ...fixture.args,
-        ]),
-      );
-    }
+    for (const node of [1, 2]) bridges.push(startFixtureBridge(cluster.node(node).url, 'clustered'));
     await waitFor(
       () => (ingress.registry.snapshot().find((s) => s.server === 'clustered')?.replicas.length ?? 0) === 2,
       'both bridges on the ingress',
