@@ -231,10 +231,10 @@ describe('web console', () => {
     await page.getByTestId('try-tool').selectOption('fail');
     await page.getByTestId('try-args').fill(JSON.stringify({ message: 'it went wrong' }));
     await page.getByTestId('try-call').click();
-    await page.locator('[data-testid=try-outcome][data-outcome=tool_error]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-testid=try-outcome][data-outcome=tool_error]').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('try-result').textContent()).toBe('it went wrong');
-    await page.locator('[data-testid=audit-row][data-server=alpha][data-target=fail]').waitFor({ timeout: 15_000 });
-  });
+    await page.locator('[data-testid=audit-row][data-server=alpha][data-target=fail]').waitFor({ timeout: 30_000 });
+  }, 60_000);
 
   it('links an audit event to its trace in Jaeger', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
