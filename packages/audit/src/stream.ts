@@ -1,6 +1,6 @@
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DEFAULT_SUBJECT_PREFIX, Subjects } from '@mcp-mesh/protocol';
+import { DEFAULT_SUBJECT_PREFIX, Subjects, perPrefixName } from '@mcp-mesh/protocol';
 
 export const AUDIT_STREAM = 'MCP_AUDIT';
 
@@ -20,7 +20,7 @@ const ms = (value: number) => value * 1_000_000;
 
 /** `MCP_AUDIT` for the default prefix; meshes with another prefix on the same account get their own stream. */
 export function auditStreamName(prefix: string = DEFAULT_SUBJECT_PREFIX): string {
-  return prefix === DEFAULT_SUBJECT_PREFIX ? AUDIT_STREAM : `${AUDIT_STREAM}_${prefix.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
+  return perPrefixName(AUDIT_STREAM, prefix).toUpperCase();
 }
 
 export function auditStreamConfig(options: AuditStreamOptions = {}): Partial<StreamConfig> & { name: string; subjects: string[] } {

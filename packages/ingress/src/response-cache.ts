@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { argsDigest } from '@mcp-mesh/protocol';
+import { argsDigest, perPrefixName } from '@mcp-mesh/protocol';
 import { globMatch } from '@mcp-mesh/policy';
 import type { CacheRule, Logger } from '@mcp-mesh/runtime';
 
@@ -37,10 +37,7 @@ export class ResponseCache {
   async open(): Promise<void> {
     if (!this.enabled) return;
     const longest = Math.max(...Object.values(this.rules).map((rule) => rule.ttlMs));
-    const bucket =
-      !this.options.prefix || this.options.prefix === 'mcp.v1'
-        ? CACHE_BUCKET
-        : `${CACHE_BUCKET}_${this.options.prefix.replace(/[^A-Za-z0-9]/g, '_')}`;
+    const bucket = perPrefixName(CACHE_BUCKET, this.options.prefix);
     try {
       this.kv = await new Kvm(this.nc).create(bucket, { ttl: longest, history: 1 });
     } catch (error) {

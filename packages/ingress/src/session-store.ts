@@ -1,13 +1,14 @@
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
+import { perPrefixName } from '@mcp-mesh/protocol';
 import type { Logger } from '@mcp-mesh/runtime';
 
 export const SESSION_BUCKET = 'mcp_sessions';
 
 /** `mcp_sessions` for the default prefix; meshes with another prefix get their own bucket. */
 export function sessionBucketName(prefix: string | undefined): string {
-  return !prefix || prefix === 'mcp.v1' ? SESSION_BUCKET : `${SESSION_BUCKET}_${prefix.replace(/[^A-Za-z0-9]/g, '_')}`;
+  return perPrefixName(SESSION_BUCKET, prefix);
 }
 
 /** What another ingress replica needs to continue a session: the client's initialize, replayed. */

@@ -1,20 +1,12 @@
 import { ExponentialBackoff, decorrelatedJitterGenerator, noJitterGenerator, type IBackoff } from 'cockatiel';
+import { ReadOnlyMethods } from '@mcp-mesh/protocol';
 import { systemClock, type Clock } from './clock.js';
 import type { RetryConfig } from './config.js';
 import { isTransient } from './fault.js';
 import { compileGlob, matchesAny, type Glob } from './glob.js';
 
 /** Methods that change nothing upstream, so a second attempt is harmless. */
-export const SAFE_METHODS: ReadonlySet<string> = new Set([
-  'ping',
-  'tools/list',
-  'prompts/list',
-  'prompts/get',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-  'completion/complete',
-]);
+export const SAFE_METHODS: ReadonlySet<string> = new Set(ReadOnlyMethods);
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 

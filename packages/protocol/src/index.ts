@@ -1,4 +1,13 @@
-export { DEFAULT_SUBJECT_PREFIX, Subjects, RegistryKind, encodeToken, decodeToken, methodTokens, assertPrefix } from './subjects.js';
+export {
+  DEFAULT_SUBJECT_PREFIX,
+  Subjects,
+  RegistryKind,
+  encodeToken,
+  decodeToken,
+  methodTokens,
+  assertPrefix,
+  perPrefixName,
+} from './subjects.js';
 export { MeshHeader, FrameKind, MeshMethod } from './headers.js';
 export { ErrorCodes, JsonRpcCode, MeshError, isErrorCode, meshCodeOf } from './errors.js';
 export type { ErrorCode, WireError } from './errors.js';
@@ -23,7 +32,7 @@ export {
   parseMeshResourceUri,
   digestOf,
 } from './names.js';
-export { ForwardedMethods, isForwardedMethod, ListMethods, ListKinds } from './methods.js';
+export { ForwardedMethods, ReadOnlyMethods, isForwardedMethod, ListMethods, ListKinds } from './methods.js';
 export type { ForwardedMethod, ListKind } from './methods.js';
 export { AuditEventSchema, AuditEventKind, AuditOutcome, MESH_AUDIT_SERVER, newAuditEventId, argsDigest } from './audit-event.js';
 export type { AuditEvent, AuditSink } from './audit-event.js';

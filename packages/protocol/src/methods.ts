@@ -2,16 +2,21 @@
  * Client->server request methods the mesh carries over NATS, each on its own subject so that
  * NATS permissions and monitoring work per method. `initialize` is answered by the ingress itself.
  */
-export const ForwardedMethods = [
+/** Methods that change nothing upstream (a second attempt is harmless). */
+export const ReadOnlyMethods = [
   'ping',
   'tools/list',
-  'tools/call',
   'prompts/list',
   'prompts/get',
   'resources/list',
   'resources/templates/list',
   'resources/read',
   'completion/complete',
+] as const;
+
+export const ForwardedMethods = [
+  ...ReadOnlyMethods,
+  'tools/call',
   'resources/subscribe',
   'resources/unsubscribe',
   'logging/setLevel',

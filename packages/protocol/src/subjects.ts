@@ -41,6 +41,14 @@ export function methodTokens(method: string): string {
   return method.split('/').map(encodeToken).join('.');
 }
 
+/**
+ * The name of a per-mesh JetStream resource (stream, KV bucket): `base` for the default prefix,
+ * `base_<prefix with non-alphanumerics as _>` otherwise, so meshes sharing an account never clash.
+ */
+export function perPrefixName(base: string, prefix: string | undefined): string {
+  return !prefix || prefix === DEFAULT_SUBJECT_PREFIX ? base : `${base}_${prefix.replace(/[^A-Za-z0-9]/g, '_')}`;
+}
+
 export function assertPrefix(prefix: string): string {
   if (!PREFIX_SHAPE.test(prefix)) {
     throw new Error(`invalid subject prefix '${prefix}': use dot-separated tokens of [A-Za-z0-9_-]`);
