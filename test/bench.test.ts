@@ -1,7 +1,14 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { measure, measureTarget, startMesh, type MeshTarget } from '@mcp-mesh/bench';
 import { fixtureServerCommand } from '@mcp-mesh/testing';
+
+import { TestProcess } from './support/processes.js';
+import { REPO_ROOT } from './support/paths.js';
 
 // The benchmark harness on a tiny workload against a real mesh (nats-server, ingress and bridge
 // processes). Only the shape of the result and that every call succeeded are checked: speed is
@@ -52,4 +59,49 @@ describe('bench harness against mcp-mesh', () => {
     expect(result.errors).toBe(4);
     expect(result.firstError).toMatch(/tool error/);
   });
+});
+
+// `npm run bench -- --soak` end to end with the shortest bound: the options parse, the mesh runs
+// under load without pause, memory is sampled (and the probe inside ingress and bridge reports),
+// and the results file has the summary and both verdicts. Not the figures: a 6 s soak means nothing.
+describe('bench --soak', () => {
+  it('runs a 6-second soak and writes samples, a summary and the two memory verdicts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-soak-test-'));
+    try {
+      const out = join(dir, 'soak.json');
+      const bench = new TestProcess(process.execPath, [
+        `${REPO_ROOT}packages/bench/dist/main.js`,
+        '--soak',
+        '--soak-minutes',
+        '0.1',
+        '--quiet-wait',
+        '0',
+        '--no-docs',
+        '--out',
+        out,
+      ]);
+      const { code } = await bench.exited;
+      expect(code, `${bench.stdout}\n${bench.stderr}`).toBe(0);
+      expect(bench.stdout).toContain('No growth means');
+      const report = JSON.parse(await readFile(out, 'utf8'));
+      expect(report).toMatchObject({ mode: 'soak', settings: { concurrency: 64, minutes: 0.1 }, totals: { errors: 0 } });
+      expect(report.totals.calls).toBeGreaterThan(0);
+      expect(report.samples.length).toBeGreaterThanOrEqual(4);
+      expect(report.samples.at(-1).rssMB).toEqual({
+        ingress: expect.any(Number),
+        bridge: expect.any(Number),
+        'nats-server': expect.any(Number),
+      });
+      expect(report.periods.map((p: { phase: string }) => p.phase)).toContain('warm-up');
+      expect(report.summary.map((s: { role: string }) => s.role)).toEqual(['ingress', 'bridge', 'nats-server']);
+      expect(report.heap.ingress.length).toBeGreaterThan(0);
+      expect(report.heap.bridge.length).toBeGreaterThan(0);
+      expect(report.checks.map((c: { id: string; met: unknown }) => [c.id, typeof c.met])).toEqual([
+        ['soak-rss', 'boolean'],
+        ['soak-growth', 'boolean'],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

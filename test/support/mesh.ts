@@ -101,10 +101,20 @@ export class TestMesh {
   }
 
   /** An MCP SDK client over Streamable HTTP, closed with the mesh; `headers` go with every request. */
-  async client(path = '/mcp', headers: Record<string, string> = {}, prepare?: (client: Client) => void): Promise<Client> {
+  async client(
+    path = '/mcp',
+    headers: Record<string, string> = {},
+    prepare?: (client: Client) => void,
+    fetchImpl?: typeof fetch,
+  ): Promise<Client> {
     const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
     prepare?.(client);
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${this.ingress.url}${path}`), { requestInit: { headers } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${this.ingress.url}${path}`), {
+        requestInit: { headers },
+        ...(fetchImpl ? { fetch: fetchImpl } : {}),
+      }),
+    );
     this.clients.push(client);
     return client;
   }

@@ -13,7 +13,7 @@ const ALLOWED: Record<string, string[]> = {
   bridge: ['protocol', 'runtime', 'telemetry', 'policy'],
   ingress: ['protocol', 'runtime', 'telemetry', 'policy'],
   console: ['protocol', 'runtime', 'audit', 'policy', 'ingress'],
-  bench: ['protocol', 'testing'],
+  bench: ['protocol', 'testing', 'audit'],
   cli: ['protocol', 'runtime', 'telemetry', 'audit', 'policy', 'bridge', 'ingress', 'console'],
   testing: ['protocol'],
 };

@@ -3,6 +3,6 @@ export type { AuditStreamOptions } from './stream.js';
 export { AuditPublisher } from './publisher.js';
 export type { AuditPublisherOptions, AuditStats } from './publisher.js';
 export { Outbox } from './outbox.js';
-export type { OutboxOptions, Segment } from './outbox.js';
+export type { OutboxEntry, OutboxOptions, Segment } from './outbox.js';
 export { readAudit, matches } from './reader.js';
 export type { AuditFilter, ReadAuditOptions } from './reader.js';

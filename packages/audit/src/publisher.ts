@@ -1,7 +1,7 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MESH_AUDIT_SERVER, Subjects, type AuditEvent, type AuditSink } from '@mcp-mesh/protocol';
 import type { Logger } from '@mcp-mesh/runtime';
+import { AckBatch, type StoredMessage } from './ack-batch.js';
 import { Outbox } from './outbox.js';
 import { ensureAuditStream, type AuditStreamOptions } from './stream.js';
 
@@ -14,10 +14,18 @@ export interface AuditPublisherOptions {
   /** Above this many bytes of unacknowledged events on disk, new events are dropped and counted. */
   maxDiskBytes?: number;
   segmentLines?: number;
-  /** Events published at once while draining the outbox. */
+  /** Group commit: events wait at most this long for their write and fdatasync, milliseconds (default 5). */
+  flushMs?: number;
+  /** Events in flight to JetStream at once (default 256). */
   window?: number;
   publishTimeoutMs?: number;
 }
+
+/** An outbox line with its id and subject, kept so publishing never parses the line again. */
+type AuditEntry = StoredMessage;
+
+/** Subjects cached per server and method (bounded: methods come from clients). */
+const SUBJECT_CACHE_LIMIT = 1_024;
 
 export interface AuditStats {
   recorded: number;
@@ -34,22 +42,42 @@ export interface AuditStats {
  * fsync'd local outbox, then published in order with its id as `Nats-Msg-Id` and removed only once
  * JetStream acknowledges it. While NATS or JetStream is down, events wait on disk (bounded) and are
  * re-published with the same ids when it returns; the stream's duplicate window removes repeats.
+ *
+ * `record()` is synchronous and cheap (one `JSON.stringify`): the outbox group-commits lines (one
+ * write + fdatasync per batch, within `flushMs`), and the publisher sends each durable batch with
+ * up to `window` events in flight (docs/decisions/0010-audit-group-commit-and-ack-batches.md).
  */
 export class AuditPublisher implements AuditSink {
   readonly stats: AuditStats = { recorded: 0, published: 0, duplicates: 0, dropped: 0, pending: 0, failures: 0, lastError: undefined };
-  private readonly outbox: Outbox;
-  private readonly js: JetStreamClient;
+  private readonly outbox: Outbox<AuditEntry>;
+  private readonly acks: AckBatch;
   private readonly subjects: Subjects;
+  private readonly subjectCache = new Map<string, Map<string, string>>();
+  private subjectCacheSize = 0;
+  private corrupt = 0;
   private wake: (() => void) | undefined;
   private running = true;
+  private closed = false;
   private pump: Promise<void> | undefined;
   private streamReady = false;
 
   private constructor(private readonly options: AuditPublisherOptions) {
-    this.outbox = new Outbox({ dir: options.dir, ...(options.segmentLines ? { segmentLines: options.segmentLines } : {}) });
-    this.outbox.onDurable = () => this.wake?.();
-    this.js = jetstream(options.nc, { timeout: options.publishTimeoutMs ?? 3_000 });
     this.subjects = new Subjects(options.stream?.prefix);
+    this.outbox = new Outbox<AuditEntry>({
+      dir: options.dir,
+      ...(options.segmentLines ? { segmentLines: options.segmentLines } : {}),
+      ...(options.flushMs !== undefined ? { flushMs: options.flushMs } : {}),
+      decode: (line) => this.decode(line),
+    });
+    this.outbox.onDurable = () => this.wake?.();
+    this.outbox.onError = (error) => {
+      this.stats.failures++;
+      this.stats.lastError = error.message;
+      if (this.stats.failures === 1 || this.stats.failures % 100 === 0) {
+        this.options.logger.error({ err: error, dir: options.dir }, 'audit outbox write failed: events stay in memory and are retried');
+      }
+    };
+    this.acks = new AckBatch(options.nc, options.publishTimeoutMs ?? 3_000);
   }
 
   static async open(options: AuditPublisherOptions): Promise<AuditPublisher> {
@@ -74,16 +102,39 @@ export class AuditPublisher implements AuditSink {
       return;
     }
     this.stats.recorded++;
-    this.outbox.append(JSON.stringify(event));
+    this.outbox.append({ line: JSON.stringify(event), id: event.id, subject: this.subjectOf(event) });
   }
 
   private subjectOf(event: AuditEvent): string {
-    return this.subjects.audit(event.server ?? MESH_AUDIT_SERVER, event.method ?? event.kind.replace('.', '/'));
+    const server = event.server ?? MESH_AUDIT_SERVER;
+    const method = event.method ?? event.kind.replace('.', '/');
+    let methods = this.subjectCache.get(server);
+    let subject = methods?.get(method);
+    if (subject === undefined) {
+      subject = this.subjects.audit(server, method);
+      if (this.subjectCacheSize < SUBJECT_CACHE_LIMIT) {
+        if (!methods) this.subjectCache.set(server, (methods = new Map()));
+        methods.set(method, subject);
+        this.subjectCacheSize++;
+      }
+    }
+    return subject;
+  }
+
+  /** An entry for a line read back from disk; a line that is not an event is kept out of the stream. */
+  private decode(line: string): AuditEntry {
+    try {
+      const event = JSON.parse(line) as AuditEvent;
+      if (typeof event.id === 'string' && typeof event.kind === 'string') return { line, id: event.id, subject: this.subjectOf(event) };
+    } catch {
+      // reported below
+    }
+    return { line, id: '', subject: '' };
   }
 
   private async run(): Promise<void> {
     let backoff = 100;
-    while (this.running || this.outbox.pendingLines > 0) {
+    while (!this.closed && (this.running || this.outbox.pendingLines > 0)) {
       try {
         if (!this.streamReady) {
           const { differences } = await ensureAuditStream(this.options.nc, this.options.stream);
@@ -116,7 +167,7 @@ export class AuditPublisher implements AuditSink {
             'audit publish failed: events kept in the outbox, retrying',
           );
         }
-        if (!this.running && this.options.nc.isClosed()) break;
+        if (this.closed || (!this.running && this.options.nc.isClosed())) break;
         await new Promise((resolve) => setTimeout(resolve, backoff).unref());
         backoff = Math.min(backoff * 2, 5_000);
       }
@@ -132,16 +183,15 @@ export class AuditPublisher implements AuditSink {
       await this.outbox.acknowledge(segment, 0);
       return 1;
     }
-    const lines = await this.outbox.lines(segment);
-    const batch = lines.slice(segment.acked, Math.min(segment.written, segment.acked + (this.options.window ?? 128)));
-    const acks = await Promise.all(
-      batch.map((line) => {
-        const event = JSON.parse(line) as AuditEvent;
-        return this.js.publish(this.subjectOf(event), line, { msgID: event.id });
-      }),
-    );
-    for (const ack of acks) if (ack.duplicate) this.stats.duplicates++;
-    this.stats.published += batch.length;
+    const batch = await this.outbox.entries(segment, segment.acked, segment.acked + (this.options.window ?? 256));
+    let valid = batch;
+    if (batch.some((entry) => entry.id === '')) {
+      valid = batch.filter((entry) => entry.id !== '');
+      this.corrupt += batch.length - valid.length;
+      this.options.logger.error({ lines: this.corrupt, segment: segment.path }, 'audit outbox lines that are not events were skipped');
+    }
+    this.stats.duplicates += await this.acks.publish(valid);
+    this.stats.published += valid.length;
     await this.outbox.acknowledge(segment, batch.length);
     return batch.length;
   }
@@ -169,6 +219,8 @@ export class AuditPublisher implements AuditSink {
     this.wake?.();
     if (left > 0) this.options.logger.warn({ events: left }, 'audit events not yet acknowledged stay in the outbox for the next run');
     await Promise.race([this.pump, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    this.closed = true;
+    this.acks.close();
     await this.outbox.close();
   }
 }

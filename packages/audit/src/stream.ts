@@ -12,7 +12,7 @@ export interface AuditStreamOptions {
   /** The stream never grows past this, bytes (default 1 GiB); the oldest events go first. */
   maxBytes?: number;
   replicas?: number;
-  /** Re-published events with an id seen within this window are stored once (default 20 minutes). */
+  /** Re-published events with an id seen within this window are stored once (default 2 minutes, as nats-server's own default: nats-server keeps every id of the window in memory). */
   duplicateWindowMs?: number;
 }
 
@@ -34,7 +34,7 @@ export function auditStreamConfig(options: AuditStreamOptions = {}): Partial<Str
     max_age: ms(options.maxAgeMs ?? 30 * 24 * 3_600_000),
     max_bytes: options.maxBytes ?? 1024 ** 3,
     num_replicas: options.replicas ?? 1,
-    duplicate_window: ms(options.duplicateWindowMs ?? 20 * 60_000),
+    duplicate_window: ms(options.duplicateWindowMs ?? 2 * 60_000),
     description: 'mcp-mesh audit events: one per client request, session and denial',
   };
 }

@@ -8,12 +8,16 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 
-import { updateDocs } from './docs.js';
+import { updateDocs, updateSoakDocs } from './docs.js';
 import { profileTable, renderReport } from './markdown.js';
 import { parseOptions, USAGE } from './options.js';
 import { REPO_ROOT } from './paths.js';
 import { ProcessSet } from './processes.js';
+import type { BenchOptions } from './options.js';
 import type { BenchReport } from './results.js';
+import { runSoak } from './soak.js';
+import { renderSoak } from './soak-markdown.js';
+import type { SoakReport } from './soak-report.js';
 import { runSuite } from './suite.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -41,12 +45,19 @@ async function main(): Promise<number> {
     return 0;
   }
   if ('render' in options) {
-    const report = JSON.parse(await readFile(options.render, 'utf8')) as BenchReport;
+    const report = JSON.parse(await readFile(options.render, 'utf8')) as BenchReport | SoakReport;
+    if (report.mode === 'soak') {
+      out(renderSoak(report));
+      if (options.docs)
+        out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${(await updateSoakDocs(options.docs, report)).join(', ')})`);
+      return 0;
+    }
     out(renderReport(report));
     if (report.profile) out(`\n${profileTable(report)}`);
     if (options.docs) out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${(await updateDocs(options.docs, report)).join(', ')})`);
     return 0;
   }
+  if (options.soak) return soak(options);
   const started = Date.now();
   out(`mcp-mesh bench (${options.quick ? 'quick' : 'full'}): targets ${options.targets.join(', ')}`);
   const report = await runSuite(options, {
@@ -75,6 +86,35 @@ async function main(): Promise<number> {
   const failed = [...report.results, ...(report.fanout ?? []).flatMap((f) => [f.one, f.two])].filter((result) => result.errors > 0);
   if (failed.length > 0) {
     out(`${failed.length} measurement(s) had failed calls: ${failed.map((r) => `${r.target}/${r.workload}`).join(', ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+/** `--soak`: only the memory soak; its own results file and docs section. */
+async function soak(options: BenchOptions): Promise<number> {
+  const started = Date.now();
+  const report = await runSoak(options, out);
+  await mkdir(dirname(options.out), { recursive: true });
+  await writeFile(options.out, `${JSON.stringify(report, null, 1)}\n`);
+  out('');
+  out(renderSoak(report));
+  out('');
+  out(`results: ${relative(REPO_ROOT, options.out)}`);
+  if (options.docs) {
+    const sections = await updateSoakDocs(options.docs, report).catch((error: unknown) => {
+      out(`docs not updated: ${(error as Error).message}`);
+      return [];
+    });
+    out(
+      sections.length > 0
+        ? `docs: ${relative(REPO_ROOT, options.docs)} (sections ${sections.join(', ')})`
+        : 'docs: no soak section markers found',
+    );
+  }
+  out(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  if (report.totals.errors > 0) {
+    out(`the soak had ${report.totals.errors} failed calls (first: ${report.totals.firstError})`);
     return 1;
   }
   return 0;

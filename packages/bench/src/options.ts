@@ -46,6 +46,13 @@ const BenchOptionsSchema = z
     keepProfiles: z.string().min(1).optional(),
     /** Another build of the `mcp-mesh` CLI to benchmark (e.g. of an older revision). */
     meshCli: z.string().min(1).optional(),
+    /** Run only the soak: the mesh under echo at c=64 for `soakMinutes`, memory sampled every second. */
+    soak: z.boolean(),
+    soakMinutes: z.number().min(0.1).max(60),
+    /** Extra `node` flags of the ingress process (soak only), for memory experiments. */
+    ingressNodeArgs: z.array(z.string().regex(/^--/, 'node flags start with --')).optional(),
+    /** Extra arguments of `mcp-mesh ingress` (soak only), e.g. `--no-audit` for an A/B. */
+    ingressArgs: z.array(z.string().min(1)).optional(),
   })
   .strict();
 
@@ -76,6 +83,13 @@ writes bench/results/latest.json and the tables of docs/performance.md (full run
   --out <file>           results file
   --no-docs              do not update docs/performance.md
   --render <file>        run nothing: print the tables of an earlier results file and rewrite the docs from it
+  --soak                 run only the memory soak: the mesh under echo at c=64 without pause, RSS of ingress,
+                         bridge and nats-server every second; writes bench/results/soak.json and the soak
+                         section of docs/performance.md. Not part of the full run (it would add its minutes).
+  --soak-minutes <m>     length of the soak, warm-up included (default 5; e.g. 0.5 for a smoke test)
+  --ingress-node-args="<flags>"   soak only: extra node flags of the ingress (e.g. "--max-semi-space-size=4");
+                         writes bench/results/soak-experiment.json.tmp and leaves the docs alone
+  --ingress-args="<args>"   soak only: extra arguments of mcp-mesh ingress (e.g. "--no-audit"); an experiment too
   -h, --help`;
 
 /** Parses argv once; every problem is reported together; the result is frozen. */
@@ -97,6 +111,10 @@ export function parseOptions(argv: string[]): BenchOptions | RenderOptions | 'he
       'keep-profiles': { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
       render: { type: 'string' },
+      soak: { type: 'boolean', default: false },
+      'soak-minutes': { type: 'string' },
+      'ingress-node-args': { type: 'string' },
+      'ingress-args': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -107,7 +125,19 @@ export function parseOptions(argv: string[]): BenchOptions | RenderOptions | 'he
     return values['no-docs'] ? { render: values.render } : { render: values.render, docs: join(REPO_ROOT, 'docs/performance.md') };
   }
   const quick = values.quick;
+  const soak = values.soak;
   const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const words = (text: string | undefined) => text?.split(/\s+/).filter((word) => word !== '');
+  const ingressNodeArgs = words(values['ingress-node-args']);
+  const ingressArgs = words(values['ingress-args']);
+  const experiment = (ingressNodeArgs?.length ?? 0) + (ingressArgs?.length ?? 0) > 0;
+  const defaultOut = soak
+    ? experiment
+      ? 'bench/results/soak-experiment.json.tmp'
+      : 'bench/results/soak.json'
+    : quick
+      ? 'bench/results/quick.json.tmp'
+      : 'bench/results/latest.json';
   const parsed = BenchOptionsSchema.safeParse({
     quick,
     sessions: number(values.sessions) ?? 4,
@@ -121,8 +151,12 @@ export function parseOptions(argv: string[]): BenchOptions | RenderOptions | 'he
     targets: values.targets?.split(',').map((id) => id.trim()) ?? (quick ? QUICK_TARGETS : TARGET_IDS),
     profile: values['no-profile'] ? false : (values.profile ?? !quick),
     profileSeconds: quick ? 4 : 10,
-    out: values.out ?? join(REPO_ROOT, quick ? 'bench/results/quick.json.tmp' : 'bench/results/latest.json'),
-    docs: values['no-docs'] || quick || values['mesh-cli'] ? undefined : join(REPO_ROOT, 'docs/performance.md'),
+    out: values.out ?? join(REPO_ROOT, defaultOut),
+    docs: values['no-docs'] || quick || values['mesh-cli'] || experiment ? undefined : join(REPO_ROOT, 'docs/performance.md'),
+    soak,
+    soakMinutes: number(values['soak-minutes']) ?? 5,
+    ...(ingressNodeArgs === undefined ? {} : { ingressNodeArgs }),
+    ...(ingressArgs === undefined ? {} : { ingressArgs }),
     ...(values['mesh-cli'] === undefined ? {} : { meshCli: values['mesh-cli'] }),
     ...(values['keep-profiles'] === undefined ? {} : { keepProfiles: values['keep-profiles'] }),
   });

@@ -138,7 +138,7 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
 }
 
 /** The revision of the mesh being measured: the commit, and whether packages/ had uncommitted changes. */
-function meshRevision(meshCli: string | undefined): string {
+export function meshRevision(meshCli: string | undefined): string {
   if (meshCli !== undefined) return `custom CLI build ${meshCli}`;
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
@@ -149,7 +149,7 @@ function meshRevision(meshCli: string | undefined): string {
   }
 }
 
-function machine(): BenchReport['machine'] {
+export function machine(): BenchReport['machine'] {
   const binary = findNatsServerBinary();
   let natsServer = 'unknown';
   if (binary) {

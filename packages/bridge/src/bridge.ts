@@ -94,6 +94,7 @@ export class Bridge {
       config: options.config,
       logger: options.logger.child({ component: 'upstream' }),
       parentEnv: options.parentEnv ?? process.env,
+      instance: this.instance,
       ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
     });
     if (options.config.rateLimit) this.limiter = new MemoryRateLimiter({ limit: options.config.rateLimit });

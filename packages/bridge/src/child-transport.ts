@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { ReadBuffer, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import { serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
 import { startWatchdog, stopWatchdog } from './watchdog.js';
 
 export interface ChildTransportOptions {
@@ -17,7 +17,9 @@ export interface ChildTransportOptions {
 /**
  * The MCP stdio transport for an upstream server, owned by the bridge: the child runs in its own
  * process group (so `npx` wrappers and grandchildren are stopped with it), is watched by a
- * watchdog, and reports how it exited. Framing reuses the SDK's ReadBuffer/serializeMessage.
+ * watchdog, and reports how it exited. Writes use the SDK's serializeMessage; reads use
+ * `LineReader`, which checks the JSON-RPC envelope only (the bridge relays results untouched, so
+ * it does not validate their content as the SDK's client-side reader does).
  */
 export class ChildProcessTransport implements Transport {
   onclose?: () => void;
@@ -26,7 +28,7 @@ export class ChildProcessTransport implements Transport {
 
   private child: ChildProcess | undefined;
   private watchdog: ChildProcess | undefined;
-  private readonly buffer = new ReadBuffer();
+  private readonly buffer = new LineReader();
   private closed = false;
   /** Why the child ended, once it has. */
   exitReason: string | undefined;
@@ -77,15 +79,14 @@ export class ChildProcessTransport implements Transport {
   }
 
   private drainBuffer(): void {
-    for (;;) {
-      let message: JSONRPCMessage | null;
+    for (const line of this.buffer.lines()) {
+      let message: JSONRPCMessage;
       try {
-        message = this.buffer.readMessage();
+        message = parseJsonRpcLine(line);
       } catch (error) {
         this.onerror?.(error as Error);
         continue;
       }
-      if (message === null) return;
       this.onmessage?.(message);
     }
   }
@@ -130,4 +131,52 @@ export class ChildProcessTransport implements Transport {
     this.buffer.clear();
     this.onclose?.();
   }
+}
+
+const NEWLINE = 0x0a;
+
+/** Splits a byte stream into newline-delimited lines; a line may span many chunks. */
+export class LineReader {
+  private chunks: Buffer[] = [];
+
+  append(chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  /** The complete lines received so far (without their newline), in order. */
+  *lines(): Generator<string> {
+    while (this.chunks.length > 0) {
+      const last = this.chunks[this.chunks.length - 1]!;
+      // Most reads hold whole lines: look for a newline in the newest chunk first.
+      if (this.chunks.length > 1 && last.indexOf(NEWLINE) < 0) return;
+      const joined = this.chunks.length === 1 ? last : Buffer.concat(this.chunks);
+      this.chunks = [];
+      let start = 0;
+      for (let end = joined.indexOf(NEWLINE, start); end >= 0; end = joined.indexOf(NEWLINE, start)) {
+        const stop = end > start && joined[end - 1] === 0x0d ? end - 1 : end;
+        if (stop > start) yield joined.toString('utf8', start, stop);
+        start = end + 1;
+      }
+      if (start < joined.length) this.chunks.push(joined.subarray(start));
+      return;
+    }
+  }
+
+  clear(): void {
+    this.chunks = [];
+  }
+}
+
+/** One line from the upstream as a JSON-RPC message: JSON, an object, `jsonrpc: "2.0"`; nothing else is checked. */
+export function parseJsonRpcLine(line: string): JSONRPCMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw new Error(`the upstream wrote a line that is not JSON (${(error as Error).message}): ${line.slice(0, 200)}`, { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || (value as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+    throw new Error(`the upstream wrote a line that is not a JSON-RPC 2.0 message: ${line.slice(0, 200)}`);
+  }
+  return value as JSONRPCMessage;
 }

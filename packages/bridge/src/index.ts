@@ -4,7 +4,7 @@ export { Upstream } from './upstream.js';
 export type { UpstreamOptions } from './upstream.js';
 export { UpstreamSession, UPSTREAM_PROTOCOL_VERSION, MESH_CLIENT_INFO } from './upstream-session.js';
 export type { InitializeOutcome, UpstreamNotification, UpstreamReply } from './upstream-session.js';
-export { ChildProcessTransport } from './child-transport.js';
+export { ChildProcessTransport, LineReader, parseJsonRpcLine } from './child-transport.js';
 export { childEnvironment } from './child-env.js';
 export { Backoff } from './backoff.js';
 export { startWatchdog, stopWatchdog } from './watchdog.js';

@@ -1,9 +1,19 @@
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
-import { MeshError, type WireError } from '@mcp-mesh/protocol';
+import { MeshError, ModernMetaKey, type WireError } from '@mcp-mesh/protocol';
 
 export const MESH_CLIENT_INFO = { name: 'mcp-mesh-bridge', version: '0.1.0' } as const;
 /** The protocol version the bridge asks its upstream for (legacy era, what published servers speak). */
 export const UPSTREAM_PROTOCOL_VERSION = '2025-11-25';
+/** The modern-era revision the bridge speaks to upstreams that support it (probed with `server/discover`). */
+export const MODERN_UPSTREAM_REVISION = '2026-07-28';
+
+/** What a modern upstream answers `server/discover` with (the fields the mesh reads). */
+export interface DiscoverOutcome {
+  supportedVersions: string[];
+  capabilities: Record<string, unknown>;
+  serverInfo?: { name: string; version: string; [key: string]: unknown };
+  instructions?: string;
+}
 
 export interface InitializeOutcome {
   protocolVersion: string;
@@ -25,6 +35,8 @@ export interface RequestOptions {
   onNotification?: (notification: UpstreamNotification) => void;
   /** Server->client requests (sampling, elicitation, roots) made while this request was the only call. */
   onServerRequest?: (request: UpstreamNotification) => Promise<UpstreamReply>;
+  /** A request that stays open for the session's life (a listen stream): no call, never counted in flight. */
+  background?: boolean;
 }
 
 export type UpstreamReply = { result: Record<string, unknown> } | { error: WireError };
@@ -38,6 +50,7 @@ interface Pending {
   upstreamToken: string | undefined;
   onNotification: ((notification: UpstreamNotification) => void) | undefined;
   onServerRequest: RequestOptions['onServerRequest'];
+  background: boolean;
   cleanup: () => void;
 }
 
@@ -75,7 +88,9 @@ export class UpstreamSession {
   }
 
   get inFlight(): number {
-    return this.pending.size;
+    let count = 0;
+    for (const entry of this.pending.values()) if (!entry.background) count++;
+    return count;
   }
 
   async start(timeoutMs: number): Promise<InitializeOutcome> {
@@ -102,6 +117,54 @@ export class UpstreamSession {
     return outcome;
   }
 
+  /**
+   * Opens the session in the 2026-07-28 era: `server/discover` with the mesh's own envelope, no
+   * `initialize`. Rejects when the upstream does not speak that revision (a legacy-only server
+   * answers -32601 or refuses the request).
+   */
+  async discover(timeoutMs: number): Promise<DiscoverOutcome> {
+    await this.transport.start();
+    const reply = await this.request(
+      'server/discover',
+      {
+        _meta: {
+          [ModernMetaKey.ProtocolVersion]: MODERN_UPSTREAM_REVISION,
+          [ModernMetaKey.ClientCapabilities]: {},
+          [ModernMetaKey.ClientInfo]: MESH_CLIENT_INFO,
+        },
+      },
+      { deadline: Date.now() + timeoutMs },
+    );
+    if ('error' in reply) {
+      throw new MeshError('MESH_UPSTREAM_UNAVAILABLE', `upstream does not speak ${MODERN_UPSTREAM_REVISION}: ${reply.error.message}`);
+    }
+    const outcome = reply.result as unknown as DiscoverOutcome;
+    if (!Array.isArray(outcome.supportedVersions) || !outcome.supportedVersions.includes(MODERN_UPSTREAM_REVISION)) {
+      throw new MeshError('MESH_UPSTREAM_UNAVAILABLE', `upstream's server/discover does not list ${MODERN_UPSTREAM_REVISION}`);
+    }
+    this.transport.setProtocolVersion?.(MODERN_UPSTREAM_REVISION);
+    return outcome;
+  }
+
+  /**
+   * Opens a 2026-07-28 `subscriptions/listen` stream for the session's life: the upstream's list
+   * changes then arrive as notifications (to `onNotification`). Resolves when the stream ends.
+   */
+  listen(notifications: Record<string, boolean>): Promise<UpstreamReply> {
+    return this.request(
+      'subscriptions/listen',
+      {
+        _meta: {
+          [ModernMetaKey.ProtocolVersion]: MODERN_UPSTREAM_REVISION,
+          [ModernMetaKey.ClientCapabilities]: {},
+          [ModernMetaKey.ClientInfo]: MESH_CLIENT_INFO,
+        },
+        notifications,
+      },
+      { deadline: Number.POSITIVE_INFINITY, background: true },
+    );
+  }
+
   /** Sends one request; resolves with the upstream's result or JSON-RPC error. */
   request(method: string, params: Record<string, unknown> | undefined, options: RequestOptions): Promise<UpstreamReply> {
     if (this.closedReason !== undefined) {
@@ -116,13 +179,17 @@ export class UpstreamSession {
     const sentParams = upstreamToken === undefined ? params : { ...params, _meta: { ...meta, progressToken: upstreamToken } };
     return new Promise<UpstreamReply>((resolve, reject) => {
       const remaining = options.deadline - Date.now();
-      const timer = setTimeout(
-        () => {
-          this.cancel(id, 'deadline exceeded');
-          reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `upstream did not answer ${method} within the deadline; the call was cancelled`));
-        },
-        Math.max(0, remaining),
-      );
+      const timer = Number.isFinite(remaining)
+        ? setTimeout(
+            () => {
+              this.cancel(id, 'deadline exceeded');
+              reject(
+                new MeshError('MESH_UPSTREAM_TIMEOUT', `upstream did not answer ${method} within the deadline; the call was cancelled`),
+              );
+            },
+            Math.max(0, remaining),
+          )
+        : undefined;
       const onAbort = () => {
         this.cancel(id, 'cancelled by the client');
         reject(new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} was cancelled`));
@@ -136,6 +203,7 @@ export class UpstreamSession {
         upstreamToken,
         onNotification: options.onNotification,
         onServerRequest: options.onServerRequest,
+        background: options.background ?? false,
         cleanup: () => {
           clearTimeout(timer);
           options.signal?.removeEventListener('abort', onAbort);
@@ -196,7 +264,7 @@ export class UpstreamSession {
   }
 
   private onlyPending(): Pending | undefined {
-    const calls = [...this.pending.values()].filter((entry) => entry.method !== 'initialize');
+    const calls = [...this.pending.values()].filter((entry) => entry.method !== 'initialize' && !entry.background);
     if (calls.length === 1 || (this.singleClient && calls.length > 1)) return calls.at(-1);
     return undefined;
   }
@@ -214,8 +282,8 @@ export class UpstreamSession {
         error: {
           code: -32601,
           message:
-            this.pending.size > 1
-              ? `mcp-mesh cannot tell which of ${this.pending.size} concurrent calls sent ${request.method} on a shared upstream session; use sessionMode "per-client" for this server`
+            this.inFlight > 1
+              ? `mcp-mesh cannot tell which of ${this.inFlight} concurrent calls sent ${request.method} on a shared upstream session; use sessionMode "per-client" for this server`
               : `${request.method} arrived outside any call: mcp-mesh has no client to route it to`,
         },
       };

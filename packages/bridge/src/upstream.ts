@@ -1,12 +1,24 @@
 import { EventEmitter } from 'node:events';
 import { SSEClientTransport, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
-import { ListKinds, ListMethods, MeshError, digestOf, type BridgeState, type ListDigests, type ListKind } from '@mcp-mesh/protocol';
+import {
+  ListKinds,
+  ListMethods,
+  MeshError,
+  digestOf,
+  modernRevisionOf,
+  withoutModernMaterial,
+  type BridgeState,
+  type ListDigests,
+  type ListKind,
+} from '@mcp-mesh/protocol';
 import { isStdioServer, type Logger, type ServerConfig } from '@mcp-mesh/runtime';
 import { Backoff } from './backoff.js';
+import { toClientReply, toUpstreamParams } from './replica-affinity.js';
 import { ChildProcessTransport } from './child-transport.js';
 import { childEnvironment } from './child-env.js';
 import {
   UpstreamSession,
+  type DiscoverOutcome,
   type InitializeOutcome,
   type RequestOptions,
   type UpstreamNotification,
@@ -24,6 +36,8 @@ export interface UpstreamOptions {
   backoff?: Backoff;
   /** This upstream serves one client session only (per-client mode). */
   singleClient?: boolean;
+  /** The bridge replica's instance id: task ids and requestState given to clients name it (replica affinity). */
+  instance?: string;
 }
 
 export interface UpstreamEvents {
@@ -62,6 +76,17 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private readonly waiters = new Set<() => void>();
   private readonly refreshing = new Map<ListKind, Promise<void>>();
   lastError: string | undefined;
+  /**
+   * The 2026-07-28 channel (a second connection: for stdio, a second process), opened by the first
+   * modern-era request. Legacy-era clients keep the `initialize` session above, so 2025 features
+   * (logging/setLevel, resources/subscribe, push requests) stay as they are.
+   */
+  private modern: Promise<UpstreamSession | undefined> | undefined;
+  private modernSession: UpstreamSession | undefined;
+  /** The server answered `server/discover` with an error: modern requests go to the legacy session. */
+  private legacyOnly = false;
+  /** The upstream's `server/discover` answer, once a modern channel is open. */
+  discovered: DiscoverOutcome | undefined;
   /** For a remote server: Streamable HTTP, or the legacy HTTP+SSE transport (decided once, by config or by falling back). */
   private httpMode: 'streamable' | 'sse' | undefined;
 
@@ -81,7 +106,7 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   }
 
   get inFlight(): number {
-    return this.session?.inFlight ?? 0;
+    return (this.session?.inFlight ?? 0) + (this.modernSession?.inFlight ?? 0);
   }
 
   /** Starts the upstream; a failed first start is retried with backoff like a crash. */
@@ -148,6 +173,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     }
     if (!isStdioServer(this.options.config)) this.httpMode ??= 'streamable';
     if (this.session !== session || this.stopping) return;
+    // A restarted server may be a new version: its era is probed again on the next modern request.
+    this.legacyOnly = false;
     this.setState('ready');
     this.emit('ready');
     this.options.logger.info(
@@ -245,13 +272,106 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     return this.session;
   }
 
-  /** Forwards one request, waiting (up to its deadline) for a restarting upstream. */
+  /**
+   * The modern channel, opened on first use with `server/discover`. Resolves undefined for a server
+   * that does not speak 2026-07-28 (remembered), or one reached over the legacy HTTP+SSE transport.
+   */
+  private modernChannel(): Promise<UpstreamSession | undefined> {
+    if (this.legacyOnly || this.stopping || this.httpMode === 'sse') return Promise.resolve(undefined);
+    this.modern ??= this.openModern();
+    return this.modern;
+  }
+
+  private async openModern(): Promise<UpstreamSession | undefined> {
+    const { transport, describeExit } = this.createTransport();
+    const session = new UpstreamSession(transport, describeExit, false);
+    // A modern server sends list changes only to subscriptions/listen streams; anything else that
+    // belongs to no request has no client to go to.
+    session.onNotification = (notification) => {
+      if (ListKinds.some((kind) => ListMethods[kind].notification === notification.method)) this.onUpstreamNotification(notification);
+    };
+    session.onClose = (reason) => {
+      if (this.modernSession !== session) return;
+      this.modernSession = undefined;
+      this.modern = undefined;
+      if (!this.stopping)
+        this.options.logger.warn({ reason }, 'modern-era upstream channel ended; the next modern request opens a new one');
+    };
+    try {
+      this.discovered = await session.discover(this.options.startTimeoutMs ?? 60_000);
+    } catch (error) {
+      this.legacyOnly = true;
+      this.modern = undefined;
+      this.options.logger.info(
+        { reason: (error as Error).message },
+        'upstream does not speak 2026-07-28: modern-era requests use its 2025-11-25 session',
+      );
+      await session.close().catch(() => undefined);
+      return undefined;
+    }
+    if (this.stopping) {
+      await session.close().catch(() => undefined);
+      return undefined;
+    }
+    this.modernSession = session;
+    this.options.logger.info({ supportedVersions: this.discovered.supportedVersions }, 'modern-era upstream channel open');
+    this.listenForListChanges(session, this.discovered.capabilities);
+    return session;
+  }
+
+  /**
+   * A modern server tells of list changes only on `subscriptions/listen` streams: the bridge keeps
+   * one open on its modern channel, so a change made by a modern-era call (a new tool, a trigger)
+   * reaches the mesh as it does from the legacy session.
+   */
+  private listenForListChanges(session: UpstreamSession, capabilities: Record<string, unknown> | undefined): void {
+    const offers = (name: string) => (capabilities?.[name] as { listChanged?: boolean } | undefined)?.listChanged === true;
+    const notifications: Record<string, boolean> = {};
+    if (offers('tools')) notifications.toolsListChanged = true;
+    if (offers('prompts')) notifications.promptsListChanged = true;
+    if (offers('resources')) notifications.resourcesListChanged = true;
+    if (Object.keys(notifications).length === 0) return;
+    session.listen(notifications).then(
+      (reply) => {
+        if ('error' in reply)
+          this.options.logger.warn(
+            { error: reply.error },
+            'upstream refused subscriptions/listen: list changes of modern-era calls are not relayed',
+          );
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Forwards one request, waiting (up to its deadline) for a restarting upstream. A modern-era
+   * request (its params carry the 2026-07-28 envelope) goes to the modern channel untouched; when the
+   * server has none, it goes to the legacy session without the envelope and retry fields.
+   */
   async request(
     method: string,
     params: Record<string, unknown> | undefined,
     options: RequestOptions,
     waitForReady = true,
   ): Promise<UpstreamReply> {
+    const instance = this.options.instance;
+    if (instance === undefined) return this.send(method, params, options, waitForReady);
+    const reply = await this.send(method, toUpstreamParams(method, params, instance), options, waitForReady);
+    return toClientReply(method, reply, instance);
+  }
+
+  private async send(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    options: RequestOptions,
+    waitForReady: boolean,
+  ): Promise<UpstreamReply> {
+    if (modernRevisionOf(params) !== undefined) {
+      if (waitForReady) await this.whenReady(options.deadline);
+      const modern = await this.modernChannel();
+      if (modern) return modern.request(method, params, options);
+      params = withoutModernMaterial(params);
+    }
     const session = waitForReady ? await this.whenReady(options.deadline) : this.session;
     if (!session) throw new MeshError('MESH_UPSTREAM_UNAVAILABLE', `upstream server '${this.options.server}' is not running`);
     return session.request(method, params, options);
@@ -264,7 +384,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
     for (const wake of this.waiters) wake();
     const session = this.session;
     this.session = undefined;
+    const modern = this.modernSession;
+    this.modernSession = undefined;
     this.setState('draining');
-    await session?.close();
+    await Promise.all([session?.close(), modern?.close()]);
   }
 }

@@ -25,10 +25,12 @@ import {
   JsonRpcCode,
   MeshError,
   MeshMethod,
+  ListKinds,
   ListMethods,
   Subjects,
   decodeToken,
   newAuditEventId,
+  modernRevisionOf,
   type AuditSink,
   type ListKind,
 } from '@mcp-mesh/protocol';
@@ -50,9 +52,11 @@ import { MeshClient } from './mesh-client.js';
 import { Registry, type RegistryChange } from './registry.js';
 import { scopeIncludes, scopeLabel, type Scope } from './scope.js';
 import { RequestObserver, type FinishedRequest } from './request-observer.js';
-import { createSessionServer, type SessionState } from './session-server.js';
+import { createSessionServer, type FastPath, type SessionState } from './session-server.js';
+import { fastEligible, serveFast } from './fast-path.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
 import { paramsProblems } from './params-check.js';
+import { paramHeaderProblem, withMethodNotFound404 } from './modern-http.js';
 import { BoundedEventStore } from './event-store.js';
 import { LegacySseSessions } from './legacy-sse.js';
 import { ViewCatalog } from './view-catalog.js';
@@ -114,6 +118,8 @@ interface Session {
   state: SessionState;
   lastSeen: number;
   startedAt: number;
+  fastPath: FastPath;
+  fastCalls: Map<string | number, AbortController>;
 }
 
 /** The shape of a JSON-RPC message, checked before a session exists (after that the SDK checks). */
@@ -204,7 +210,7 @@ export class Ingress {
   async start(): Promise<void> {
     this.policy = this.options.policy ?? (await createPolicy(parsePolicyConfig({})));
     const policy = this.policy;
-    if (this.options.countTokens !== false) this.tokens = await createTokenCounter();
+    if (this.options.countTokens !== false && this.options.config.countTokens !== false) this.tokens = await createTokenCounter();
     if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
     await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open(), this.cache.open()]);
     void (async () => {
@@ -496,7 +502,9 @@ export class Ingress {
       }
       // Checked for initialize (answered 400: no session exists yet) and inside a session (200, the
       // error is in the body); other session-less requests get the session error below.
-      const initialize = shape.data.method === 'initialize';
+      // (A 2026-07-28 `initialize`, with the modern envelope, is a removed method: see below.)
+      const initialize =
+        shape.data.method === 'initialize' && modernRevisionOf(shape.data.params as Record<string, unknown> | undefined) === undefined;
       const inSession = typeof req.headers['mcp-session-id'] === 'string';
       const problems = message.id === undefined || (!initialize && !inSession) ? [] : paramsProblems(shape.data.method, shape.data.params);
       if (problems.length > 0) {
@@ -530,8 +538,25 @@ export class Ingress {
       // SDK's own servers behave), so features of that version (SSE priming, retry) apply.
       const negotiated = negotiatedVersion(session.record);
       if (negotiated && typeof req.headers['mcp-protocol-version'] === 'string') req.headers['mcp-protocol-version'] = negotiated;
+      if (method === 'POST') {
+        if (fastEligible(req, body, session)) {
+          return serveFast(session, req, res, body, { logger: this.options.logger, closeSseAfterMs: this.options.config.closeSseAfterMs });
+        }
+        const cancelled = body as { method?: unknown; params?: { requestId?: unknown } };
+        if (cancelled.method === 'notifications/cancelled') {
+          const requestId = cancelled.params?.requestId;
+          if (typeof requestId === 'string' || typeof requestId === 'number')
+            session.fastCalls.get(requestId)?.abort(new Error('cancelled by the client'));
+        }
+      }
       await session.handle(req, res, body);
       return;
+    }
+    // An `initialize` that carries the 2026-07-28 envelope is a modern request for a removed method:
+    // the modern handler answers it (404, -32601), no session is made.
+    const initialize = body as { method?: string; params?: Record<string, unknown> };
+    if (method === 'POST' && initialize.method === 'initialize' && modernRevisionOf(initialize.params) !== undefined) {
+      return this.serveModern(scope, identity, req, res, body);
     }
     if (method !== 'POST' || (body as { method?: string }).method !== 'initialize') {
       // A 2026-07-28 (modern, stateless) request carries its era in every request: no session needed.
@@ -611,8 +636,15 @@ export class Ingress {
           ),
         { legacy: 'reject' },
       );
-      modern = { handler, node: toNodeHandler(handler as never) };
+      modern = { handler, node: toNodeHandler(withMethodNotFound404(handler) as never) };
       this.modern.set(key, modern);
+    }
+    const mismatch = await paramHeaderProblem(this.catalog, scope, body, req.headers, this.options.config.listTimeoutMs);
+    if (mismatch) {
+      const error = new MeshError('MESH_PARAM_HEADER_MISMATCH', `Bad Request: the request headers and body disagree: ${mismatch.message}`, {
+        details: { header: mismatch.header },
+      });
+      return sendJson(res, error.httpStatus, { jsonrpc: '2.0', id: (body as { id?: unknown }).id ?? null, error: error.toWire() });
     }
     (req as IncomingMessage & { auth?: unknown }).auth = { token: '', clientId: identity.principal, scopes: [], extra: { identity } };
     await modern.node(req as never, res as never, body);
@@ -620,7 +652,7 @@ export class Ingress {
 
   /** One SDK server and transport for a session; registered once its initialize succeeds. */
   /** The MCP server that serves one caller on one endpoint: a session's, or one modern-era request's. */
-  private buildServer(scope: Scope, identity: Identity, state: SessionState): Server {
+  private buildServer(scope: Scope, identity: Identity, state: SessionState, fastPath?: FastPath): Server {
     const logger = this.options.logger.child({ component: 'session' });
     const observer = new RequestObserver({
       logger,
@@ -648,14 +680,27 @@ export class Ingress {
       closeSseAfterMs: this.options.config.closeSseAfterMs,
       view: scope.kind === 'view' ? this.view(scope.view) : undefined,
       cache: this.cache.enabled ? this.cache : undefined,
+      fastPath,
     });
     return server;
   }
 
   private createSession(scope: Scope, record: SessionRecord, identity: Identity, newId: () => string, resumed = false): Session {
     const state: SessionState = { subscriptions: new Map(), instances: new Map() };
-    const server = this.buildServer(scope, identity, state);
-    const session = { id: '', scope, server, record, identity, state, lastSeen: Date.now(), startedAt: Date.now() } as Session;
+    const fastPath: FastPath = { adopted: new Map() };
+    const server = this.buildServer(scope, identity, state, fastPath);
+    const session = {
+      id: '',
+      scope,
+      server,
+      record,
+      identity,
+      state,
+      lastSeen: Date.now(),
+      startedAt: Date.now(),
+      fastPath,
+      fastCalls: new Map(),
+    } as unknown as Session;
     session.transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: newId,
       // Resumability: events kept per session (bounded) and replayed after Last-Event-ID.
@@ -752,15 +797,25 @@ export class Ingress {
     });
   }
 
-  /** Tells modern-era listeners (subscriptions/listen) of an endpoint that a list changed. */
-  private notifyModern(change: RegistryChange): void {
+  /**
+   * Tells modern-era listeners (subscriptions/listen) of an endpoint that a list changed: on a new
+   * digest (registry) and on the upstream's own list_changed relayed by a bridge, whichever comes
+   * first (the other, within 250 ms, is the same change).
+   */
+  private notifyModern(change: Pick<RegistryChange, 'server' | 'lists'>): void {
     for (const [key, { handler }] of this.modern) {
       if (key !== '/mcp' && key !== `/servers/${change.server}/mcp`) continue;
+      const once = (kind: string, send: () => void) => {
+        const notice = `${key}:${change.server}:${kind}`;
+        if (Date.now() - (this.recentNotices.get(notice) ?? 0) < 250) return;
+        this.recentNotices.set(notice, Date.now());
+        send();
+      };
       try {
         const kinds = new Set(change.lists);
-        if (kinds.has('tools')) handler.notify.toolsChanged();
-        if (kinds.has('prompts')) handler.notify.promptsChanged();
-        if (kinds.has('resources') || kinds.has('resourceTemplates')) handler.notify.resourcesChanged();
+        if (kinds.has('tools')) once('tools', () => handler.notify.toolsChanged());
+        if (kinds.has('prompts')) once('prompts', () => handler.notify.promptsChanged());
+        if (kinds.has('resources') || kinds.has('resourceTemplates')) once('resources', () => handler.notify.resourcesChanged());
       } catch (error) {
         this.options.logger.warn({ err: error }, 'could not notify modern-era listeners');
       }
@@ -805,6 +860,9 @@ export class Ingress {
     } else if (notification.method.endsWith('/list_changed')) {
       // Whichever replica's upstream changed: its answers may differ now.
       void this.cache.invalidate(server);
+      // The list may be the same (no new digest): modern-era listeners are told all the same.
+      const lists = ListKinds.filter((kind) => ListMethods[kind].notification === notification.method);
+      if (!forSession && lists.length > 0) this.notifyModern({ server, lists });
     }
     const targets = forSession ? [this.sessions.get(token)].filter((s): s is Session => s !== undefined) : this.sessions.values();
     for (const session of targets) {

@@ -45,6 +45,9 @@ interface Pending {
   reply: string;
   span: Span | undefined;
   timer: NodeJS.Timeout;
+  /** The caller's signal and the listener this call added to it: removed when the call settles. */
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -149,6 +152,14 @@ export class MeshClient {
           ),
         Math.max(0, options.deadline - Date.now()) + DEADLINE_GRACE_MS,
       );
+      const onAbort = options.signal
+        ? () => {
+            // Tell the bridge (whichever replica holds the call) to cancel it upstream.
+            if (this.pending.has(token) && !this.nc.isClosed())
+              this.nc.publish(this.subjects.cancel(server), encoder.encode(JSON.stringify({ reply })));
+            this.fail(token, new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } }));
+          }
+        : undefined;
       this.pending.set(token, {
         server,
         subject,
@@ -160,17 +171,14 @@ export class MeshClient {
         reply,
         span,
         timer,
+        signal: options.signal,
+        onAbort,
       });
-      options.signal?.addEventListener(
-        'abort',
-        () => {
-          // Tell the bridge (whichever replica holds the call) to cancel it upstream.
-          if (this.pending.has(token) && !this.nc.isClosed())
-            this.nc.publish(this.subjects.cancel(server), encoder.encode(JSON.stringify({ reply })));
-          this.fail(token, new MeshError('MESH_UPSTREAM_TIMEOUT', `${method} on ${server} was cancelled`, { details: { server } }));
-        },
-        { once: true },
-      );
+      if (options.signal?.aborted) {
+        onAbort?.();
+        return;
+      }
+      if (onAbort) options.signal!.addEventListener('abort', onAbort, { once: true });
       try {
         this.nc.publish(subject, payload, { reply, headers: h });
       } catch (error) {
@@ -185,6 +193,8 @@ export class MeshClient {
     if (!entry) return undefined;
     this.pending.delete(token);
     clearTimeout(entry.timer);
+    // A settled call no longer keeps its closure (and what it reaches) alive through the signal.
+    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
     if (entry.span) endSpan(entry.span, outcome);
     return entry;
   }

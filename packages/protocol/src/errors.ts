@@ -82,13 +82,15 @@ export const ErrorCodes = {
     http: 429,
     summary: 'A rate limit is exhausted; retryAfterMs says when a call will be accepted again.',
   },
-  MESH_OVERLOADED: { jsonRpc: -32020, http: 503, summary: 'The server has its maximum of calls in flight and its queue is full.' },
+  // -32020..-32022 belong to MCP 2026-07-28 (HeaderMismatch, MissingRequiredClientCapability,
+  // UnsupportedProtocolVersion): the mesh's own policy codes sit at the far end of the range.
+  MESH_OVERLOADED: { jsonRpc: -32090, http: 503, summary: 'The server has its maximum of calls in flight and its queue is full.' },
   MESH_CIRCUIT_OPEN: {
-    jsonRpc: -32021,
+    jsonRpc: -32091,
     http: 503,
     summary: 'The circuit breaker of the server is open after repeated failures; calls fail fast.',
   },
-  MESH_TOKEN_BUDGET_EXCEEDED: { jsonRpc: -32022, http: 429, summary: "The principal's token budget for the current window is spent." },
+  MESH_TOKEN_BUDGET_EXCEEDED: { jsonRpc: -32092, http: 429, summary: "The principal's token budget for the current window is spent." },
   MESH_AUTH_UNAVAILABLE: {
     jsonRpc: -32023,
     http: 503,
@@ -103,6 +105,12 @@ export const ErrorCodes = {
     jsonRpc: JsonRpcCode.InvalidRequest,
     http: 431,
     summary: 'The request has too many headers or a header that is too large.',
+  },
+  // MCP 2026-07-28's HeaderMismatch code (SEP-2243), which modern clients know by number.
+  MESH_PARAM_HEADER_MISMATCH: {
+    jsonRpc: -32020,
+    http: 400,
+    summary: 'A 2026-07-28 Mcp-Param-* header is missing, badly encoded or disagrees with the tool argument it mirrors.',
   },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -11,7 +11,19 @@ export {
 export { MeshHeader, FrameKind, MeshMethod } from './headers.js';
 export { ErrorCodes, JsonRpcCode, MeshError, isErrorCode, meshCodeOf } from './errors.js';
 export type { ErrorCode, WireError } from './errors.js';
-export { CallRequestSchema, WireErrorSchema, ResultFrameSchema, ErrorFrameSchema, NotificationFrameSchema } from './envelope.js';
+export {
+  CallRequestSchema,
+  WireErrorSchema,
+  ResultFrameSchema,
+  ErrorFrameSchema,
+  NotificationFrameSchema,
+  ModernMetaKey,
+  ModernEnvelopeSchema,
+  MODERN_ERA_FIRST_REVISION,
+  RETRY_PARAM_KEYS,
+  modernRevisionOf,
+  withoutModernMaterial,
+} from './envelope.js';
 export type { CallRequest, NotificationFrame } from './envelope.js';
 export {
   SERVER_NAME_PATTERN,
@@ -32,6 +44,7 @@ export {
   parseMeshResourceUri,
   digestOf,
 } from './names.js';
+export { replicaBoundId, parseReplicaBoundId } from './replica-ids.js';
 export { ForwardedMethods, ReadOnlyMethods, isForwardedMethod, ListMethods, ListKinds } from './methods.js';
 export type { ForwardedMethod, ListKind } from './methods.js';
 export { AuditEventSchema, AuditEventKind, AuditOutcome, MESH_AUDIT_SERVER, newAuditEventId, argsDigest } from './audit-event.js';

@@ -119,6 +119,12 @@ export const IngressConfigSchema = z
      */
     closeSseAfterMs: z.number().int().min(50).max(3_600_000).optional(),
     allowedHosts: z.array(z.string()).default([]),
+    /**
+     * Count the tokens of every tool result with a real tokenizer (gpt-tokenizer, o200k_base) for
+     * the `mcp_mesh_tool_result_tokens` metric. Its ranks cost the ingress ~24 MB of RSS; false
+     * turns the metric off (token budgets, when configured, load the tokenizer anyway).
+     */
+    countTokens: z.boolean().default(true),
   })
   .strict();
 export type IngressConfig = z.infer<typeof IngressConfigSchema>;
@@ -142,7 +148,7 @@ export const AuditConfigSchema = z
       .int()
       .min(1_000)
       .max(24 * 3_600_000)
-      .default(20 * 60_000),
+      .default(2 * 60_000),
     /** Above this many bytes of unpublished events on disk new events are dropped (and counted). */
     maxOutboxBytes: z
       .number()

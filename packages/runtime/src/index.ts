@@ -26,6 +26,7 @@ export type {
   ViewEntry,
   CacheRule,
 } from './config.js';
-export { connectNats } from './nats.js';
+export { batchWrites, connectNats } from './nats.js';
 export type { ConnectNatsOptions } from './nats.js';
 export { Shutdown } from './shutdown.js';
+export { HEAP_GROWING_PERCENT, tuneHeap } from './heap.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { freePort, NatsServer } from '@mcp-mesh/testing';
 
 import { HttpMcpSession, keepAliveAgent } from '../http-session.js';
-import { CLI } from '../paths.js';
+import { CLI, MEMORY_PROBE_URL } from '../paths.js';
 import { nodeDescendants } from '../proc-stats.js';
 import { ManagedProcess, ProcessSet } from '../processes.js';
 import { ReplicaWatcher } from '../replica-watcher.js';
@@ -29,6 +29,10 @@ export interface MeshOptions {
   ingressArgs?: string[];
   /** The `mcp-mesh` CLI to run (default: this repository's build), e.g. a build of another revision. */
   cli?: string;
+  /** When set, the ingress and bridges preload memory-probe.js, which writes `<name>.jsonl` here once a second. */
+  memoryProbeDir?: string;
+  /** Extra `node` flags of the ingress process (e.g. `--max-semi-space-size=4`). */
+  ingressNodeArgs?: string[];
 }
 
 export interface MeshTarget extends BenchTarget {
@@ -58,10 +62,14 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
   let watcher: ReplicaWatcher | undefined;
   let closing: Promise<void> | undefined;
   const logLevel = options.logLevel ?? 'warn';
-  const nodeFlags = (name: string) =>
-    options.cpuProfileDir === undefined
+  const nodeFlags = (name: string) => [
+    ...(options.cpuProfileDir === undefined
       ? []
-      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`];
+      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir, '--cpu-prof-name', `${name}.cpuprofile`]),
+    ...(options.memoryProbeDir === undefined ? [] : ['--import', MEMORY_PROBE_URL]),
+  ];
+  const envOf = (name: string) =>
+    options.memoryProbeDir === undefined ? env : { ...env, MCP_MESH_BENCH_MEMORY_PROBE: join(options.memoryProbeDir, `${name}.jsonl`) };
 
   let unregister: () => void = () => undefined;
   const close = () =>
@@ -97,7 +105,7 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
         options.upstream.command,
         ...options.upstream.args,
       ],
-      env,
+      env: envOf(`bridge-${index}`),
     });
     bridges.push(bridge);
     await waitUntil(() => watcher!.ready(options.server) > before, `bridge ${options.server}#${index} to be ready`, [bridge]);
@@ -119,6 +127,7 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
       name: 'ingress',
       command: process.execPath,
       args: [
+        ...(options.ingressNodeArgs ?? []),
         ...nodeFlags('ingress'),
         cli,
         'ingress',
@@ -130,7 +139,7 @@ export async function startMesh(options: MeshOptions): Promise<MeshTarget> {
         logLevel,
         ...(options.ingressArgs ?? []),
       ],
-      env,
+      env: envOf('ingress'),
     });
     processes.push(ingress);
     const base = `http://127.0.0.1:${port}`;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Bridge } from '@mcp-mesh/bridge';
 import { MeshError, ServerNameSchema } from '@mcp-mesh/protocol';
-import { connectNats, createLogger, loadMeshConfig, parseMeshConfig, Shutdown, type ServerConfig } from '@mcp-mesh/runtime';
+import { connectNats, createLogger, loadMeshConfig, parseMeshConfig, Shutdown, type ServerConfig, tuneHeap } from '@mcp-mesh/runtime';
 import { traceFields } from '@mcp-mesh/telemetry';
 import { LogLevelSchema, MillisSchema, natsUrlFrom, parseOptions } from '../options.js';
 import { startTelemetry } from '../telemetry-sdk.js';
@@ -68,6 +68,7 @@ async function resolveServer(options: BridgeCommandOptions): Promise<{ server: S
 /** `mcp-mesh bridge`: exposes one MCP server on NATS until SIGINT/SIGTERM, then drains. */
 export async function runBridge(input: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const options = parseOptions(BridgeOptionsSchema, input, 'bridge');
+  tuneHeap();
   const logger = createLogger({
     name: 'mcp-mesh-bridge',
     level: options.logLevel,

@@ -8,6 +8,7 @@ import {
   loadMeshConfig,
   Shutdown,
   type IngressConfig,
+  tuneHeap,
 } from '@mcp-mesh/runtime';
 import { traceFields } from '@mcp-mesh/telemetry';
 import { JaegerUrlSchema, policyFrom, requiresAuthentication, serveIngress, withJaegerUrlFromEnv } from '../serve-ingress.js';
@@ -65,6 +66,7 @@ export function ingressConfigFrom(
 /** `mcp-mesh ingress`: serves MCP over HTTP until SIGINT/SIGTERM. */
 export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const flags = parseOptions(IngressOptionsSchema, withJaegerUrlFromEnv(input, env), 'ingress');
+  tuneHeap();
   const file = flags.config ? await loadMeshConfig(flags.config) : undefined;
   const base = file?.ingress ?? IngressConfigSchema.parse({});
   const policy = await policyFrom(file?.policy, flags.config ?? 'flags', base.separator);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { Backoff } from '@mcp-mesh/bridge';
 import { MeshError } from '@mcp-mesh/protocol';
-import { AuditConfigSchema, connectNats, createLogger, loadMeshConfig, Shutdown } from '@mcp-mesh/runtime';
+import { AuditConfigSchema, connectNats, createLogger, loadMeshConfig, Shutdown, tuneHeap } from '@mcp-mesh/runtime';
 import { traceFields } from '@mcp-mesh/telemetry';
 import { JaegerUrlSchema, policyFrom, requiresAuthentication, serveIngress, withJaegerUrlFromEnv } from '../serve-ingress.js';
 import { startTelemetry } from '../telemetry-sdk.js';
@@ -54,6 +54,7 @@ async function connectOrEmbed(
  */
 export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const options = parseOptions(UpOptionsSchema, withJaegerUrlFromEnv(input, env), 'up');
+  tuneHeap();
   const configPath = resolve(options.config);
   const config = await loadMeshConfig(configPath);
   const policy = await policyFrom(config.policy, configPath, config.ingress.separator);
