@@ -245,22 +245,19 @@ export class Bridge {
     // The ingress's PRODUCER span is the parent: its context travels in the NATS headers.
     const parent = msg.headers ? propagation.extract(context.active(), msg.headers, natsHeaderGetter) : context.active();
     const tracer = meshTracer();
-    const consumer = tracer.startSpan(
-      `process ${msg.subject}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          [Attr.MessagingSystem]: MESSAGING_SYSTEM,
-          [Attr.MessagingDestinationName]: msg.subject,
-          [Attr.MessagingOperationName]: 'process',
-          [Attr.MessagingOperationType]: 'process',
-          [Attr.MessagingConsumerGroupName]: this.subjects.queueGroup(this.options.server),
-          [Attr.MeshServer]: this.options.server,
-          [Attr.MeshInstance]: this.instance,
-        },
-      },
-      parent,
-    );
+    // Attributes are built only for a recording span: with tracing off this costs nothing per call.
+    const consumer = tracer.startSpan(`process ${msg.subject}`, { kind: SpanKind.CONSUMER }, parent);
+    if (consumer.isRecording()) {
+      consumer.setAttributes({
+        [Attr.MessagingSystem]: MESSAGING_SYSTEM,
+        [Attr.MessagingDestinationName]: msg.subject,
+        [Attr.MessagingOperationName]: 'process',
+        [Attr.MessagingOperationType]: 'process',
+        [Attr.MessagingConsumerGroupName]: this.subjects.queueGroup(this.options.server),
+        [Attr.MeshServer]: this.options.server,
+        [Attr.MeshInstance]: this.instance,
+      });
+    }
     let upstreamSpan: Span | undefined;
     let outcome: Parameters<typeof endSpan>[1] = {};
     try {
@@ -287,19 +284,15 @@ export class Bridge {
       const upstream = this.clients && session ? this.clients.get(session) : this.upstream;
       const body = parseBody(msg);
       const target = targetOf(method, body.params);
-      upstreamSpan = tracer.startSpan(
-        mcpSpanName(method, target),
-        {
-          kind: SpanKind.CLIENT,
-          attributes: {
-            [Attr.McpMethodName]: method,
-            [Attr.MeshServer]: this.options.server,
-            [Attr.NetworkTransport]: upstream.target.kind === 'stdio' ? 'pipe' : 'tcp',
-            ...targetAttributes(method, body.params),
-          },
-        },
-        trace.setSpan(parent, consumer),
-      );
+      upstreamSpan = tracer.startSpan(mcpSpanName(method, target), { kind: SpanKind.CLIENT }, trace.setSpan(parent, consumer));
+      if (upstreamSpan.isRecording()) {
+        upstreamSpan.setAttributes({
+          [Attr.McpMethodName]: method,
+          [Attr.MeshServer]: this.options.server,
+          [Attr.NetworkTransport]: upstream.target.kind === 'stdio' ? 'pipe' : 'tcp',
+          ...targetAttributes(method, body.params),
+        });
+      }
       // The upstream server sees the mesh's span as its parent, in `params._meta`.
       const params = injectIntoParams(trace.setSpan(parent, upstreamSpan), body.params);
       const callDeadline = Math.min(deadline, Date.now() + (this.options.config.timeoutMs ?? Number.POSITIVE_INFINITY));

@@ -30,6 +30,7 @@ export class ChildProcessTransport implements Transport {
   private watchdog: ChildProcess | undefined;
   private readonly buffer = new LineReader();
   private closed = false;
+  private corked = false;
   /** Why the child ended, once it has. */
   exitReason: string | undefined;
 
@@ -94,6 +95,16 @@ export class ChildProcessTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || this.closed) throw new Error('upstream process is not running');
+    // The requests of one event-loop turn (a NATS read often holds several) go to the child in one
+    // write: cork now, uncork at the end of the turn.
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      setImmediate(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
+    }
     if (!stdin.write(serializeMessage(message))) await once(stdin, 'drain');
   }
 

@@ -105,21 +105,17 @@ export class MeshClient {
     if (options.session) h.set(MeshHeader.Session, options.session);
     let span: Span | undefined;
     if (options.trace) {
-      span = meshTracer().startSpan(
-        `send ${subject}`,
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            [Attr.MessagingSystem]: MESSAGING_SYSTEM,
-            [Attr.MessagingDestinationName]: subject,
-            [Attr.MessagingOperationName]: 'send',
-            [Attr.MessagingOperationType]: 'send',
-            [Attr.McpMethodName]: method,
-            [Attr.MeshServer]: server,
-          },
-        },
-        options.trace,
-      );
+      span = meshTracer().startSpan(`send ${subject}`, { kind: SpanKind.PRODUCER }, options.trace);
+      if (span.isRecording()) {
+        span.setAttributes({
+          [Attr.MessagingSystem]: MESSAGING_SYSTEM,
+          [Attr.MessagingDestinationName]: subject,
+          [Attr.MessagingOperationName]: 'send',
+          [Attr.MessagingOperationType]: 'send',
+          [Attr.McpMethodName]: method,
+          [Attr.MeshServer]: server,
+        });
+      }
       propagation.inject(otelTrace.setSpan(options.trace, span), h, natsHeaderSetter);
     }
     // A subject past nats-server's control-line limit would drop the whole connection: refuse it here.

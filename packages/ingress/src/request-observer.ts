@@ -85,21 +85,18 @@ export class RequestObserver {
       request.httpHeaders ? propagation.extract(context.active(), request.httpHeaders, headerGetter) : context.active(),
     );
     const target = targetOf(method, params);
-    const span = meshTracer().startSpan(
-      mcpSpanName(method, target),
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          [Attr.McpMethodName]: method,
-          [Attr.JsonRpcRequestId]: String(request.requestId),
-          [Attr.NetworkTransport]: 'tcp',
-          [Attr.MeshPrincipal]: this.options.principal,
-          ...(request.sessionId ? { [Attr.McpSessionId]: request.sessionId } : {}),
-          ...targetAttributes(method, params),
-        },
-      },
-      parent,
-    );
+    const span = meshTracer().startSpan(mcpSpanName(method, target), { kind: SpanKind.SERVER }, parent);
+    // Attributes only for a recording span: with tracing off the hot path builds none.
+    if (span.isRecording()) {
+      span.setAttributes({
+        [Attr.McpMethodName]: method,
+        [Attr.JsonRpcRequestId]: String(request.requestId),
+        [Attr.NetworkTransport]: 'tcp',
+        [Attr.MeshPrincipal]: this.options.principal,
+        ...(request.sessionId ? { [Attr.McpSessionId]: request.sessionId } : {}),
+        ...targetAttributes(method, params),
+      });
+    }
     const ctx = trace.setSpan(parent, span);
     const note: RequestNote = { stats: {} };
     this.options.metrics.inFlight.add(1, { [Attr.McpMethodName]: method });
