@@ -229,11 +229,14 @@ describe('web console', () => {
 
   it('shows a tool error as such', async () => {
     await page.getByTestId('try-tool').selectOption('fail');
+    // The panel fills in example arguments for the chosen tool after it renders: wait for them,
+    // or they would overwrite what is typed next.
+    await expect.poll(() => page.getByTestId('try-args').inputValue(), { timeout: 10_000 }).toContain('message');
     await page.getByTestId('try-args').fill(JSON.stringify({ message: 'it went wrong' }));
     await page.getByTestId('try-call').click();
     await page.locator('[data-testid=try-outcome][data-outcome=tool_error]').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('try-result').textContent()).toBe('it went wrong');
-    await page.locator('[data-testid=audit-row][data-server=alpha][data-target=fail]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=audit-row][data-server=alpha][data-target=fail]').first().waitFor({ timeout: 30_000 });
   }, 60_000);
 
   it('links an audit event to its trace in Jaeger', async () => {
