@@ -3,6 +3,7 @@ import { conformanceServerCommand, freePort } from '@mcp-mesh/testing';
 import { TestMesh } from '../support/mesh.js';
 import { MEMORY_SERVER } from '../support/paths.js';
 import { TestProcess } from '../support/processes.js';
+import { envelope, modern, modernHeaders, nextRequestId } from '../support/modern.js';
 
 /**
  * A 2026-07-28 (stateless) client through the mesh: the bridges speak 2026-07-28 to upstreams that
@@ -10,58 +11,7 @@ import { TestProcess } from '../support/processes.js';
  * upstream untouched; tasks stay on the replica that created them; a legacy-only upstream still
  * serves modern clients over its 2025 session; the ingress checks Mcp-Param-* headers.
  */
-const MODERN = '2026-07-28';
 const TASKS = 'io.modelcontextprotocol/tasks';
-
-interface Answer {
-  status: number;
-  message: { id?: unknown; result?: Record<string, unknown>; error?: { code: number; message: string; data?: Record<string, unknown> } };
-}
-
-let nextId = 1;
-
-function envelope(capabilities: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    'io.modelcontextprotocol/protocolVersion': MODERN,
-    'io.modelcontextprotocol/clientCapabilities': capabilities,
-    'io.modelcontextprotocol/clientInfo': { name: 'modern-e2e', version: '1.0.0' },
-  };
-}
-
-function modernHeaders(method: string, params: Record<string, unknown>, extra: Record<string, string> = {}): Record<string, string> {
-  const name = params.name ?? params.uri ?? params.taskId;
-  return {
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': MODERN,
-    'mcp-method': method,
-    ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
-    ...extra,
-  };
-}
-
-/** One modern request (raw HTTP, as the conformance suite sends it); the final JSON-RPC message of a JSON or SSE answer. */
-async function modern(
-  url: string,
-  method: string,
-  params: Record<string, unknown> = {},
-  options: { capabilities?: Record<string, unknown>; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const id = nextId++;
-  const sent = { ...params, _meta: { ...(params._meta as Record<string, unknown> | undefined), ...envelope(options.capabilities) } };
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: modernHeaders(method, params, options.headers),
-    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: sent }),
-  });
-  const text = await res.text();
-  if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) return { status: res.status, message: JSON.parse(text) };
-  const frames = text
-    .split('\n')
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => JSON.parse(line.slice(5)) as Answer['message']);
-  return { status: res.status, message: frames.find((frame) => frame.id === id) ?? {} };
-}
 
 describe('the 2026-07-28 era through the mesh', () => {
   let mesh: TestMesh;
@@ -213,7 +163,7 @@ describe('the 2026-07-28 era through the mesh', () => {
     const res = await fetch(conf, {
       method: 'POST',
       headers: modernHeaders('subscriptions/listen', params),
-      body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'subscriptions/listen', params }),
+      body: JSON.stringify({ jsonrpc: '2.0', id: nextRequestId(), method: 'subscriptions/listen', params }),
       signal: abort.signal,
     });
     const frames: { method?: string }[] = [];

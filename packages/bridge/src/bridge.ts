@@ -260,6 +260,9 @@ export class Bridge {
     }
     let upstreamSpan: Span | undefined;
     let outcome: Parameters<typeof endSpan>[1] = {};
+    // Where this call's frames go: the request's reply subject, until a 2026-07-28 client's retry
+    // of a held call (see askClient) moves the rest of the call to its own.
+    const route: CallRoute = { reply: msg.reply };
     try {
       if (this.draining) throw new MeshError('MESH_BRIDGE_DRAINING', `bridge ${this.instance} is shutting down`);
       const session = msg.headers?.get(MeshHeader.Session) || undefined;
@@ -277,7 +280,7 @@ export class Bridge {
       }
       if (method === MeshMethod.SessionClose) {
         if (session) await this.clients?.close(session);
-        this.respond(msg, FrameKind.Result, { result: {} });
+        this.respond(route, FrameKind.Result, { result: {} });
         return;
       }
       // per-client mode: each client session has its own upstream; calls without one use the shared upstream.
@@ -297,6 +300,7 @@ export class Bridge {
       const params = injectIntoParams(trace.setSpan(parent, upstreamSpan), body.params);
       const callDeadline = Math.min(deadline, Date.now() + (this.options.config.timeoutMs ?? Number.POSITIVE_INFINITY));
       const abort = new AbortController();
+      route.abort = abort;
       if (msg.reply) this.calls.set(msg.reply, abort);
       const subscription = upstream === this.upstream ? this.subscriptionChange(method, params) : undefined;
       const reply =
@@ -307,23 +311,23 @@ export class Bridge {
             signal: abort.signal,
             onNotification: (notification) => {
               upstreamSpan?.addEvent(notification.method);
-              this.respond(msg, FrameKind.Notification, { notification });
+              this.respond(route, FrameKind.Notification, { notification });
             },
             onServerRequest: (request) => {
               upstreamSpan?.addEvent(request.method);
-              return this.askClient(msg, request, callDeadline);
+              return this.askClient(route, request, callDeadline);
             },
           })
           .finally(() => {
-            if (msg.reply) this.calls.delete(msg.reply);
+            if (route.reply) this.calls.delete(route.reply);
           }));
       if (!subscription && upstream === this.upstream && 'result' in reply) this.subscriptionCommitted(method, params);
       if ('error' in reply) {
         outcome = { errorCode: reply.error.code, message: reply.error.message };
-        this.respond(msg, FrameKind.Error, { error: reply.error });
+        this.respond(route, FrameKind.Error, { error: reply.error });
       } else {
         outcome = { result: reply.result };
-        this.respond(msg, FrameKind.Result, { result: reply.result });
+        this.respond(route, FrameKind.Result, { result: reply.result });
       }
     } catch (error) {
       const meshError =
@@ -332,7 +336,7 @@ export class Bridge {
         this.options.logger.error({ err: error, method, ...traceFields(trace.setSpan(parent, consumer)) }, 'unexpected bridge failure');
       }
       outcome = { errorCode: meshError.jsonRpcCode, errorType: meshError.code, message: meshError.message };
-      this.respond(msg, FrameKind.Error, { error: withServer(meshError.toWire(), this.options.server) }, meshError.code);
+      this.respond(route, FrameKind.Error, { error: withServer(meshError.toWire(), this.options.server) }, meshError.code);
     } finally {
       if (upstreamSpan) endSpan(upstreamSpan, outcome);
       endSpan(consumer, outcome.errorType ? outcome : {});
@@ -373,11 +377,13 @@ export class Bridge {
 
   /**
    * Sends a server->client request to the ingress as a `request` frame on the call's reply subject
-   * and waits (until the call's deadline) for the client's answer on a subject of its own.
+   * and waits (until the call's deadline) for the client's answer on a subject of its own. An answer
+   * that has a NATS reply subject comes from a 2026-07-28 client's retry (the ingress gave that
+   * client `input_required` and let its first request end): the rest of the call's frames go there.
    */
-  private askClient(msg: Msg, request: UpstreamNotification, deadline: number): Promise<UpstreamReply> {
+  private askClient(route: CallRoute, request: UpstreamNotification, deadline: number): Promise<UpstreamReply> {
     const nc = this.options.nc;
-    if (!msg.reply) return Promise.resolve({ error: { code: -32603, message: 'the call has no reply subject' } });
+    if (!route.reply) return Promise.resolve({ error: { code: -32603, message: 'the call has no reply subject' } });
     const inbox = createInbox();
     return new Promise<UpstreamReply>((resolve) => {
       const timer = setTimeout(
@@ -392,6 +398,7 @@ export class Bridge {
         callback: (error, answer) => {
           clearTimeout(timer);
           if (error) return resolve({ error: { code: -32603, message: error.message } });
+          if (answer.reply) this.reroute(route, answer.reply);
           try {
             resolve(JSON.parse(decoder.decode(answer.data)) as UpstreamReply);
           } catch {
@@ -399,11 +406,18 @@ export class Bridge {
           }
         },
       });
-      this.respond(msg, FrameKind.Request, { request, replyTo: inbox });
+      this.respond(route, FrameKind.Request, { request, replyTo: inbox });
     });
   }
 
-  private respond(msg: Msg, frame: FrameKind, body: unknown, errorCode?: string): void {
+  /** Moves a call's remaining frames (and its cancellation) to a new reply subject. */
+  private reroute(route: CallRoute, reply: string): void {
+    if (route.reply) this.calls.delete(route.reply);
+    route.reply = reply;
+    if (route.abort) this.calls.set(reply, route.abort);
+  }
+
+  private respond(msg: { readonly reply?: string | undefined }, frame: FrameKind, body: unknown, errorCode?: string): void {
     if (!msg.reply) return;
     const h = natsHeaders();
     h.set(MeshHeader.Frame, frame);
@@ -467,6 +481,12 @@ function parseBody(msg: Msg): { params?: Record<string, unknown> } {
   const parsed = BODY_SCHEMA.safeParse(value);
   if (!parsed.success) throw new MeshError('MESH_INVALID_PARAMS', `the mesh request body is malformed: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
+}
+
+/** The reply subject a call's frames go to (it moves when a held call is resumed) and its canceller. */
+interface CallRoute {
+  reply: string | undefined;
+  abort?: AbortController;
 }
 
 function withServer(error: WireError, server: string): WireError {

@@ -21,6 +21,23 @@ export interface CallOptions {
   }) => Promise<{ result: Record<string, unknown> } | { error: WireError }>;
   /** Send to this bridge replica instead of any replica of the server. */
   instance?: string;
+  /**
+   * A 2026-07-28 client cannot be pushed a request: with this set, a server->client request ends
+   * the call here with what it returns (an `input_required` result), while the bridge keeps the
+   * upstream call waiting on `replyTo` for the client's retry ({@link MeshClient.resume}).
+   */
+  onHeldRequest?: (held: HeldRequest) => Record<string, unknown>;
+}
+
+/** A server->client request whose call the bridge holds while the client is asked out of band. */
+export interface HeldRequest {
+  request: { method: string; params?: Record<string, unknown> };
+  /** The NATS inbox the bridge waits on for the answer. */
+  replyTo: string;
+  /** The bridge replica holding the call. */
+  instance: string;
+  /** The call's deadline, epoch milliseconds. */
+  deadline: number;
 }
 
 /** An error the upstream server (or its bridge) answered with: forwarded to the client as it is. */
@@ -42,6 +59,10 @@ interface Pending {
   onNotification: CallOptions['onNotification'];
   stats: CallOptions['stats'];
   onRequest: CallOptions['onRequest'];
+  onHeldRequest: CallOptions['onHeldRequest'];
+  deadline: number;
+  /** A resumed held call: no responder on its inbox means the held call is gone. */
+  resumed: boolean;
   reply: string;
   span: Span | undefined;
   timer: NodeJS.Timeout;
@@ -139,6 +160,43 @@ export class MeshClient {
         ),
       );
     }
+    return this.start(server, method, subject, reply, token, options, { resumed: false, span }, () =>
+      this.nc.publish(subject, payload, { reply, headers: h }),
+    );
+  }
+
+  /**
+   * Resumes a call the bridge holds (see {@link CallOptions.onHeldRequest}): sends the client's
+   * answer to the inbox the bridge waits on, with a reply subject of this request where the bridge
+   * sends the rest of the call's frames. Settles like {@link call}; a held call that is gone
+   * (answered already, past its deadline, replica ended) fails with `MESH_INPUT_STATE_INVALID`.
+   */
+  resume(
+    server: string,
+    method: string,
+    replyTo: string,
+    answer: { result: Record<string, unknown> } | { error: WireError },
+    options: CallOptions,
+  ): Promise<Record<string, unknown>> {
+    if (this.nc.isClosed()) return Promise.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress has no connection to NATS'));
+    const token = (++this.seq).toString(36);
+    const reply = `${this.inboxPrefix}.${token}`;
+    const payload = encoder.encode(JSON.stringify(answer));
+    return this.start(server, method, replyTo, reply, token, options, { resumed: true, span: undefined }, () =>
+      this.nc.publish(replyTo, payload, { reply }),
+    );
+  }
+
+  private start(
+    server: string,
+    method: string,
+    subject: string,
+    reply: string,
+    token: string,
+    options: CallOptions,
+    { resumed, span }: { resumed: boolean; span: Span | undefined },
+    publish: () => void,
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -164,6 +222,9 @@ export class MeshClient {
         onNotification: options.onNotification,
         stats: options.stats,
         onRequest: options.onRequest,
+        onHeldRequest: options.onHeldRequest,
+        deadline: options.deadline,
+        resumed,
         reply,
         span,
         timer,
@@ -176,7 +237,7 @@ export class MeshClient {
       }
       if (onAbort) options.signal!.addEventListener('abort', onAbort, { once: true });
       try {
-        this.nc.publish(subject, payload, { reply, headers: h });
+        publish();
       } catch (error) {
         this.fail(token, new MeshError('MESH_BUS_UNAVAILABLE', `could not publish to NATS: ${(error as Error).message}`, { cause: error }));
       }
@@ -209,6 +270,17 @@ export class MeshClient {
     const entry = this.pending.get(token);
     if (!entry) return;
     const headers = msg.headers;
+    if (headers?.hasError && headers.code === 503 && entry.resumed) {
+      this.fail(
+        token,
+        new MeshError(
+          'MESH_INPUT_STATE_INVALID',
+          `the call of '${entry.server}' this requestState resumes is no longer held (answered already, past its deadline, or its bridge replica ended): call again`,
+          { details: { server: entry.server } },
+        ),
+      );
+      return;
+    }
     if (headers?.hasError && headers.code === 503) {
       this.fail(
         token,
@@ -228,7 +300,12 @@ export class MeshClient {
     }
     if (frame === FrameKind.Request) {
       const { request, replyTo } = body as { request?: { method: string; params?: Record<string, unknown> }; replyTo?: string };
-      if (request && typeof replyTo === 'string') void this.answer(entry, request, replyTo);
+      if (!request || typeof replyTo !== 'string') return;
+      if (entry.onHeldRequest) {
+        this.hold(token, entry, { request, replyTo, instance: headers?.get(MeshHeader.Instance) ?? '', deadline: entry.deadline });
+        return;
+      }
+      void this.answer(entry, request, replyTo);
       return;
     }
     if (frame === FrameKind.Notification) {
@@ -247,6 +324,25 @@ export class MeshClient {
     }
     this.settle(token);
     entry.resolve((body.result ?? {}) as Record<string, unknown>);
+  }
+
+  /**
+   * Ends a call with what its held-request handler makes of a server->client request: the pending
+   * entry is removed without cancelling anything, so the bridge keeps the upstream call waiting.
+   */
+  private hold(token: string, entry: Pending, held: HeldRequest): void {
+    let result: Record<string, unknown>;
+    try {
+      result = entry.onHeldRequest!(held);
+    } catch (error) {
+      // The client cannot be asked: the upstream gets the error now rather than at the deadline.
+      if (!this.nc.isClosed())
+        this.nc.publish(held.replyTo, encoder.encode(JSON.stringify({ error: { code: -32603, message: (error as Error).message } })));
+      this.fail(token, new MeshError('MESH_INTERNAL', `could not ask the client for ${held.request.method}`, { cause: error }));
+      return;
+    }
+    this.settle(token);
+    entry.resolve(result);
   }
 
   /** Asks the client (through the call's handler) and sends its answer to the bridge. */

@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import { Server, type ServerContext } from '@modelcontextprotocol/server';
-import { MeshError, parseReplicaBoundId, type ListKind } from '@mcp-mesh/protocol';
+import { isHeldInputState, MeshError, parseReplicaBoundId, type ListKind } from '@mcp-mesh/protocol';
 import { resultText, type Identity, type Policy, type TokenCounter } from '@mcp-mesh/policy';
 import type { Logger } from '@mcp-mesh/runtime';
 import type { MeshMetrics } from '@mcp-mesh/telemetry';
@@ -8,11 +8,12 @@ import { Attr } from '@mcp-mesh/telemetry';
 import type { Catalog } from './catalog.js';
 import type { ViewCatalog } from './view-catalog.js';
 import type { ResponseCache } from './response-cache.js';
-import type { MeshClient } from './mesh-client.js';
+import type { CallOptions, HeldRequest, MeshClient } from './mesh-client.js';
 import type { Registry } from './registry.js';
 import type { RequestNote, RequestObserver } from './request-observer.js';
 import type { Scope } from './scope.js';
 import { toProtocolError } from './to-protocol-error.js';
+import { heldInputResult, heldRetry, type HeldRetry } from './held-input.js';
 
 export const MESH_SERVER_INFO = { name: 'mcp-mesh', version: '0.1.0' } as const;
 
@@ -101,6 +102,8 @@ const PASSTHROUGH = {
   '~standard': { version: 1, vendor: 'mcp-mesh', validate: (value: unknown) => ({ value }) },
 };
 type Named = Record<string, unknown> & { name: string };
+/** The methods whose 2026-07-28 results may be `input_required` (SEP-2322). */
+const MULTI_ROUND_TRIP_METHODS: readonly string[] = ['tools/call', 'prompts/get', 'resources/read'];
 /** Tasks-extension methods that share their names with 2025-11-25 core methods. */
 const TASK_CORE_METHODS = ['tasks/get', 'tasks/cancel'] as const;
 
@@ -232,9 +235,17 @@ export function createSessionServer(deps: SessionServerDeps): Server {
         return hit;
       }
     }
+    // A 2026-07-28 client is asked with input_required, never a push: a legacy-only upstream's push
+    // request ends this request with one, and the retry resumes the call the bridge holds.
+    const inBand = 'mcpReq' in ctx && ctx.mcpReq.envelope !== undefined && MULTI_ROUND_TRIP_METHODS.includes(method);
+    const heldTarget = { server: target, method, name: asked.kind === 'server' ? undefined : asked.name };
+    const retryState = inBand ? ctx.mcpReq.requestState() : undefined;
+    const held: HeldRetry | undefined = isHeldInputState(retryState)
+      ? heldRetry(retryState, (ctx as ServerContext).mcpReq.inputResponses, heldTarget)
+      : undefined;
     await policy.rateLimits?.take({ principal, server: target });
     if (method === 'tools/call') policy.tokenBudgets?.check(principal);
-    const deadline = Date.now() + deps.requestTimeoutMs;
+    const deadline = Math.min(Date.now() + deps.requestTimeoutMs, held?.state.deadline ?? Number.POSITIVE_INFINITY);
     // per-client servers keep this session's upstream on one replica: every call goes there.
     const perClient = registry.descriptor(target)?.sessionMode === 'per-client';
     const pinned = asked.instance ?? stateReplica(ctx) ?? (perClient ? deps.state.instances.get(target) : undefined);
@@ -250,8 +261,8 @@ export function createSessionServer(deps: SessionServerDeps): Server {
           deadline,
           signal: call.signal,
         },
-        () =>
-          client.call(target, method, 'mcpReq' in ctx ? withClientEnvelope(params, ctx) : params, {
+        () => {
+          const options: CallOptions = {
             deadline,
             signal: call.signal,
             trace,
@@ -274,7 +285,12 @@ export function createSessionServer(deps: SessionServerDeps): Server {
               }
             },
             ...(asked.instance ? { instance: asked.instance } : {}),
-          }),
+            ...(inBand ? { onHeldRequest: (request: HeldRequest) => heldInputResult(request, heldTarget) } : {}),
+          };
+          return held
+            ? client.resume(target, method, held.state.replyTo, held.answer, options)
+            : client.call(target, method, 'mcpReq' in ctx ? withClientEnvelope(params, ctx) : params, options);
+        },
       )
       .catch((error: unknown) => {
         if (pinned && error instanceof MeshError && error.code === 'MESH_SERVER_UNAVAILABLE') {

@@ -106,6 +106,11 @@ export const ErrorCodes = {
     http: 431,
     summary: 'The request has too many headers or a header that is too large.',
   },
+  MESH_INPUT_STATE_INVALID: {
+    jsonRpc: JsonRpcCode.InvalidParams,
+    http: 200,
+    summary: "A retry's mesh-issued requestState is malformed, for another request, expired or already answered.",
+  },
   // MCP 2026-07-28's HeaderMismatch code (SEP-2243), which modern clients know by number.
   MESH_PARAM_HEADER_MISMATCH: {
     jsonRpc: -32020,

@@ -45,6 +45,8 @@ export {
   digestOf,
 } from './names.js';
 export { replicaBoundId, parseReplicaBoundId } from './replica-ids.js';
+export { HELD_INPUT_KEY, HeldInputStateSchema, encodeHeldInputState, isHeldInputState, parseHeldInputState } from './held-input.js';
+export type { HeldInputState } from './held-input.js';
 export { ForwardedMethods, ReadOnlyMethods, isForwardedMethod, ListMethods, ListKinds } from './methods.js';
 export type { ForwardedMethod, ListKind } from './methods.js';
 export { AuditEventSchema, AuditEventKind, AuditOutcome, MESH_AUDIT_SERVER, newAuditEventId, argsDigest } from './audit-event.js';

@@ -10,6 +10,8 @@ export interface ConformanceServerCommandOptions {
   port?: number;
   /** serverInfo name (`--name`). */
   name?: string;
+  /** stdio only: behave as a 2025-era server that refuses `server/discover` (`--legacy-only`). */
+  legacyOnly?: boolean;
 }
 
 /** `command` + `args` that start the conformance fixture server with the current Node binary. */
@@ -17,5 +19,6 @@ export function conformanceServerCommand(options: ConformanceServerCommandOption
   const args = [conformanceServerPath, '--transport', options.transport ?? 'stdio'];
   if (options.port !== undefined) args.push('--port', String(options.port));
   if (options.name !== undefined) args.push('--name', options.name);
+  if (options.legacyOnly) args.push('--legacy-only');
   return { command: process.execPath, args };
 }
