@@ -9,10 +9,11 @@ import { Ingress } from '@mcp-mesh/ingress';
 import { createPolicy, generateApiKey, hashApiKey, parsePolicyConfig } from '@mcp-mesh/policy';
 import { newAuditEventId } from '@mcp-mesh/protocol';
 import { connectNats, createLogger, IngressConfigSchema } from '@mcp-mesh/runtime';
-import { fixtureServerCommand, freePort, NatsServer } from '@mcp-mesh/testing';
+import { freePort, NatsServer } from '@mcp-mesh/testing';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLI } from '../support/paths.js';
 import { TestProcess, waitFor } from '../support/processes.js';
+import { startFixtureBridge } from '../support/requests.js';
 
 /** Debian's Chromium (CI installs it with apt-get); the test never downloads a browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -50,22 +51,7 @@ describe('web console', () => {
   const foreignRequests: string[] = [];
 
   async function addBridge(name: string): Promise<void> {
-    const fixture = fixtureServerCommand({ name });
-    const bridge = new TestProcess(process.execPath, [
-      CLI,
-      'bridge',
-      '--name',
-      name,
-      '--nats-url',
-      nats.url,
-      '--heartbeat',
-      '300',
-      '--log-level',
-      'warn',
-      '--',
-      fixture.command,
-      ...fixture.args,
-    ]);
+    const bridge = startFixtureBridge(nats.url, name, 'warn');
     bridges.push(bridge);
     await waitFor(
       () => {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProtocolError, type Client } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { MeshClient } from '@mcp-mesh/ingress';
 import { MeshError, Subjects } from '@mcp-mesh/protocol';
 import { TestMesh } from '../support/mesh.js';
 import { waitFor } from '../support/processes.js';
+import { rejection } from '../support/rejection.js';
 
 const INIT = {
   jsonrpc: '2.0',
@@ -31,15 +32,6 @@ function errorOf(text: string): { code: number; message: string; data?: { meshCo
         .find((line) => line.startsWith('data: {'))!
         .slice(6);
   return (JSON.parse(json) as { error: { code: number; message: string } }).error;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ProtocolError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as ProtocolError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('bad input gets a clear answer, and nothing breaks', () => {

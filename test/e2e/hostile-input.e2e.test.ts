@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Client } from '@modelcontextprotocol/client';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { decodeToken } from '@mcp-mesh/protocol';
 import { TestMesh } from '../support/mesh.js';
 import { headerBytes, httpRequest, jsonRpcOf, leakIn, rawHttp, type HttpAnswer, type JsonRpcMessage } from '../support/hostile-http.js';
 
@@ -458,19 +459,6 @@ const hostileUri: fc.Arbitrary<string> = fc.oneof(
     .map(([a, b]) => a + b),
   fc.integer({ min: 1_000, max: 10_000 }).map((n) => `fixture://gamma/${'x'.repeat(n)}`),
 );
-
-/** One subject token back to its string: `~xx` is a UTF-8 byte, everything else itself (`~` alone is empty). */
-function decodeToken(token: string): string {
-  if (token === '~') return '';
-  const bytes: number[] = [];
-  for (let i = 0; i < token.length; i++) {
-    if (token[i] === '~') {
-      bytes.push(Number.parseInt(token.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(token.charCodeAt(i));
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
 
 /** Routed by a server (a listed URI, a mesh:// rewrite, or one of the item templates): not hostile-unknown. */
 function routable(uri: string): boolean {

@@ -1,21 +1,13 @@
-import { postInitialize } from '../support/requests.js';
+import { postInitialize, postToolsList } from '../support/requests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@modelcontextprotocol/client';
 import { createPolicy, generateApiKey, hashApiKey, parsePolicyConfig } from '@mcp-mesh/policy';
 import { TestMesh } from '../support/mesh.js';
 import { waitFor } from '../support/processes.js';
+import { rejection } from '../support/rejection.js';
 
 const keys = { alice: generateApiKey(), bob: generateApiKey(), ops: generateApiKey(), carol: generateApiKey() };
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
-async function rejection(promise: Promise<unknown>): Promise<{ code: number; message: string; data?: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code: number; message: string; data?: Record<string, unknown> };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('gateway policy at the ingress', () => {
   let mesh: TestMesh;
@@ -103,17 +95,7 @@ describe('gateway policy at the ingress', () => {
 
   it('does not let another principal continue a session', async () => {
     const transport = (alice as unknown as { transport: { sessionId?: string } }).transport;
-    const response = await fetch(mesh.url, {
-      method: 'POST',
-      headers: {
-        ...bearer(keys.bob),
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': transport.sessionId!,
-        'mcp-protocol-version': '2025-11-25',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
-    });
+    const response = await postToolsList(mesh.url, transport.sessionId!, bearer(keys.bob));
     expect(response.status).toBe(404);
   });
 

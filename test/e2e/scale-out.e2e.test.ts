@@ -1,4 +1,4 @@
-import { startFixtureBridge } from '../support/requests.js';
+import { postToolsList, startFixtureBridge } from '../support/requests.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Ingress } from '@mcp-mesh/ingress';
@@ -60,16 +60,7 @@ describe('ingress replicas share sessions through NATS KV', () => {
   });
 
   it('still answers 404 for a session no replica knows', async () => {
-    const response = await fetch(`${ingresses[1]!.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': 'never-issued',
-        'mcp-protocol-version': '2025-11-25',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
+    const response = await postToolsList(`${ingresses[1]!.url}/mcp`, 'never-issued');
     expect(response.status).toBe(404);
   });
 
@@ -78,16 +69,7 @@ describe('ingress replicas share sessions through NATS KV', () => {
     const client = new Client({ name: 'scoped', version: '1' });
     const transport = new StreamableHTTPClientTransport(new URL(`${a.url}/mcp`));
     await client.connect(transport);
-    const response = await fetch(`${b.url}/servers/shared/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-session-id': transport.sessionId!,
-        'mcp-protocol-version': '2025-11-25',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
+    const response = await postToolsList(`${b.url}/servers/shared/mcp`, transport.sessionId!);
     expect(response.status).toBe(404);
     await client.close();
   });

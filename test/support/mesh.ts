@@ -42,7 +42,7 @@ export class TestMesh {
 
   static async start(
     ingress: Partial<IngressConfig> = {},
-    options: { policy?: Policy; views?: Record<string, ViewConfig> } = {},
+    options: { policy?: Policy; views?: Record<string, ViewConfig>; cache?: Record<string, CacheRule> } = {},
   ): Promise<TestMesh> {
     const nats = await NatsServer.start();
     const nc = await connect({ servers: nats.url });

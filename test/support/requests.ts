@@ -16,8 +16,23 @@ export function postInitialize(url: string, headers: Record<string, string> = {}
   });
 }
 
+/** A raw `tools/list` POST on a 2025-11-25 session (no SDK), for tests of which sessions an ingress honours. */
+export function postToolsList(url: string, sessionId: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      ...headers,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-11-25',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+}
+
 /** `mcp-mesh bridge --name <name>` for the fixture server, on a given NATS URL, with fast heartbeats. */
-export function startFixtureBridge(natsUrl: string, name: string): TestProcess {
+export function startFixtureBridge(natsUrl: string, name: string, logLevel = 'error'): TestProcess {
   const fixture = fixtureServerCommand({ name });
   return new TestProcess(process.execPath, [
     CLI,
@@ -29,7 +44,7 @@ export function startFixtureBridge(natsUrl: string, name: string): TestProcess {
     '--heartbeat',
     '300',
     '--log-level',
-    'error',
+    logLevel,
     '--',
     fixture.command,
     ...fixture.args,

@@ -35,6 +35,26 @@ describe('subjects', () => {
     expect(() => new Subjects('mcp.>')).toThrow(/invalid subject prefix/);
   });
 
+  it('read back the method of an extension or instance subject, under any prefix', () => {
+    for (const prefixed of [subjects, new Subjects('tenant.a.mcp')]) {
+      expect(prefixed.extensionAll('a.b')).toBe(`${prefixed.prefix}.srv.a~2eb.ext.>`);
+      expect(prefixed.extensionMethod(prefixed.extension('a.b', 'tasks/get'))).toBe('tasks/get');
+      expect(prefixed.instanceMethod(prefixed.instance('crm-1a2b', 'resources/templates/list'))).toBe('resources/templates/list');
+    }
+  });
+
+  it("read back whom a notify or session subject addresses, and cover a server's audit subjects", () => {
+    for (const prefixed of [subjects, new Subjects('tenant.a.mcp')]) {
+      expect(prefixed.addressee(prefixed.notify('a.b', 'notifications/tools/list_changed'))).toBe('a.b');
+      expect(prefixed.addressee(prefixed.session('3f2a-77', 'notifications/message'))).toBe('3f2a-77');
+      expect(prefixed.notifyAll()).toBe(`${prefixed.prefix}.notify.>`);
+      expect(prefixed.sessionAll()).toBe(`${prefixed.prefix}.session.>`);
+      expect(prefixed.auditServer('a.b')).toBe(`${prefixed.prefix}.audit.a~2eb.>`);
+      expect(prefixed.audit('a.b', 'tools/call').startsWith(prefixed.auditServer('a.b').slice(0, -1))).toBe(true);
+      expect(prefixed.auditServer('_mesh')).toBe(`${prefixed.prefix}.audit._mesh.>`);
+    }
+  });
+
   it('name queue groups without dots', () => {
     expect(subjects.queueGroup('crm')).not.toContain('.');
   });

@@ -73,6 +73,8 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
   private readonly flushMs: number;
   private readonly maxBatchLines: number;
   private readonly decode: (line: string) => E;
+  /** The lines of the one closed segment being read back from disk, so each window does not re-read the file. */
+  private readBack: { segment: Segment<E>; lines: string[] } | undefined;
   private cursorDue: { seq: number; acked: number } | undefined;
   private cursorTimer: NodeJS.Timeout | undefined;
   private cursorWriting: Promise<void> | undefined;
@@ -100,9 +102,12 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
   async open(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
     const names = (await readdir(this.options.dir)).filter((name) => SEGMENT.test(name)).sort();
+    const cursorPath = join(this.options.dir, CURSOR);
+    this.cursor = await open(cursorPath, 'r+').catch(() => open(cursorPath, 'w+'));
+    const saved = await this.cursor.readFile('utf8');
     let cursor: { seq: number; acked: number } | undefined;
     try {
-      cursor = JSON.parse(await readFile(join(this.options.dir, CURSOR), 'utf8')) as { seq: number; acked: number };
+      cursor = JSON.parse(saved) as { seq: number; acked: number };
     } catch {
       cursor = undefined;
     }
@@ -116,10 +121,11 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
       this.durableUnacked += lines.length - acked;
       this.bytesOnDisk += bytes;
     }
-    const cursorPath = join(this.options.dir, CURSOR);
-    this.cursor = await open(cursorPath, 'r+').catch(() => open(cursorPath, 'w+'));
-    await this.cursor.truncate(CURSOR_BYTES);
-    if (cursor) await this.writeCursor(cursor.seq, cursor.acked);
+    // A cursor of another size (new, or the earlier unpadded format) is rewritten as a fixed-size record.
+    if (Buffer.byteLength(saved) !== CURSOR_BYTES) {
+      await this.cursor.truncate(CURSOR_BYTES);
+      if (cursor) await this.writeCursor(cursor.seq, cursor.acked);
+    }
     await this.startSegment((this.segments.at(-1)?.seq ?? 0) + 1);
   }
 
@@ -235,12 +241,20 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
   async entries(segment: Segment<E>, start = 0, end = segment.written): Promise<E[]> {
     const stop = Math.min(end, segment.written);
     if (segment.cache) return segment.cache.slice(start, stop);
-    return (await readLines(segment.path)).slice(start, stop).map((line) => this.decode(line));
+    return (await this.readSegment(segment)).slice(start, stop).map((line) => this.decode(line));
   }
 
   /** The lines of a segment, from memory or disk. */
   async lines(segment: Segment<E>): Promise<string[]> {
-    return segment.cache ? segment.cache.map((entry) => entry.line) : (await readLines(segment.path)).slice(0, segment.written);
+    return segment.cache ? segment.cache.map((entry) => entry.line) : (await this.readSegment(segment)).slice(0, segment.written);
+  }
+
+  /** A segment's lines from disk; a closed segment no longer changes, so its lines are kept until it is deleted or another is read. */
+  private async readSegment(segment: Segment<E>): Promise<string[]> {
+    if (this.readBack?.segment === segment) return this.readBack.lines;
+    const lines = await readLines(segment.path);
+    this.readBack = segment.closed ? { segment, lines } : undefined;
+    return lines;
   }
 
   /** Records acknowledgements; deletes fully acknowledged closed segments. */
@@ -250,6 +264,7 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
     if (segment.closed && segment.acked >= segment.written) {
       this.segments.splice(this.segments.indexOf(segment), 1);
       if (segment.cache) this.cachedLines -= segment.cache.length;
+      if (this.readBack?.segment === segment) this.readBack = undefined;
       this.bytesOnDisk -= segment.bytes;
       await rm(segment.path, { force: true });
       return;

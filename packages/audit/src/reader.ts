@@ -1,6 +1,6 @@
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AuditEventSchema, Subjects, encodeToken, type AuditEvent } from '@mcp-mesh/protocol';
+import { AuditEventSchema, Subjects, type AuditEvent } from '@mcp-mesh/protocol';
 import { auditStreamName } from './stream.js';
 
 export interface AuditFilter {
@@ -90,7 +90,8 @@ async function* readRange(
     }
     start = low;
   }
-  const prefix = filter.server ? `${subjects.prefix}.audit.${encodeToken(filter.server)}.` : `${subjects.prefix}.audit.`;
+  // The wildcard's `>` dropped: what every matching subject starts with.
+  const prefix = (filter.server ? subjects.auditServer(filter.server) : subjects.auditAll()).slice(0, -1);
   let yielded = 0;
   for (let seq = start; seq <= lastSeq; seq++) {
     if ((seq - start) % 1_000 === 999) options.onProgress?.(seq - start + 1, lastSeq - start + 1);
@@ -116,17 +117,16 @@ export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<Audi
   const filter = options.filter ?? {};
   const jsm = await transient(() => jetstreamManager(options.nc));
   const info = await transient(() => jsm.streams.info(stream));
-  const lastSeq = info.state.last_seq;
   const total = info.state.messages;
-  if (!options.follow && total === 0) return;
   if (!options.follow) {
-    yield* readRange(jsm, stream, info.state.first_seq, lastSeq, options, subjects);
+    if (total > 0) yield* readRange(jsm, stream, info.state.first_seq, info.state.last_seq, options, subjects);
     return;
   }
+  // Following: every event from `since` on, then new ones until the signal aborts.
   // A short API timeout: right after a node dies an attempt may hang on the dead peer, the next succeeds.
   const js = jetstream(options.nc, { timeout: 2_000 });
   const consumerOptions = {
-    filter_subjects: filter.server ? `${subjects.prefix}.audit.${encodeToken(filter.server)}.>` : subjects.auditAll(),
+    filter_subjects: filter.server ? subjects.auditServer(filter.server) : subjects.auditAll(),
     ...(filter.since
       ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: filter.since.toISOString() }
       : { deliver_policy: DeliverPolicy.All }),
@@ -138,8 +138,6 @@ export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<Audi
   let read = 0;
   let yielded = 0;
   try {
-    // Nothing stored after `lastSeq` for this filter: a bounded read is done when the stream's end is reached.
-    if (!options.follow && (await consumer.info(true)).num_pending === 0) return;
     for await (const msg of messages) {
       read++;
       if (read % 1_000 === 0) options.onProgress?.(read, total);
@@ -148,17 +146,6 @@ export async function* readAudit(options: ReadAuditOptions): AsyncGenerator<Audi
         yield parsed.data;
         yielded++;
         if (options.limit !== undefined && yielded >= options.limit) return;
-      }
-      if (filter.until && parsed.success && Date.parse(parsed.data.time) > filter.until.getTime() && !options.follow) return;
-      if (options.follow) continue;
-      if (msg.seq >= lastSeq) return;
-      // pending 0 before the stream's last sequence: this filter has nothing more, unless the
-      // consumer was reset (a cluster leader change) and under-reports; ask the server to be sure.
-      if (msg.info.pending === 0) {
-        // When the server cannot say (a cluster electing leaders), keep reading: stopping early would
-        // silently drop events from the answer.
-        const fresh = await transient(() => consumer.info(false)).catch(() => undefined);
-        if (fresh && fresh.num_pending === 0 && fresh.delivered.stream_seq >= msg.seq) return;
       }
     }
   } finally {

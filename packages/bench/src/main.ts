@@ -65,8 +65,7 @@ async function main(): Promise<number> {
     ...(process.stdout.isTTY ? { tick: (line: string) => process.stdout.write(`\r${line}\x1b[K`) } : {}),
   });
 
-  await mkdir(dirname(options.out), { recursive: true });
-  await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`);
+  await writeResults(options.out, `${JSON.stringify(report, null, 2)}\n`);
   out('');
   out(renderReport(report));
   if (report.profile) {
@@ -76,10 +75,7 @@ async function main(): Promise<number> {
   out('');
   out(`results: ${relative(REPO_ROOT, options.out)}`);
   if (options.docs) {
-    const sections = await updateDocs(options.docs, report).catch((error: unknown) => {
-      out(`docs not updated: ${(error as Error).message}`);
-      return [];
-    });
+    const sections = await docsOrWarn(updateDocs(options.docs, report));
     if (sections.length > 0) out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${sections.join(', ')})`);
   }
   out(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -95,17 +91,13 @@ async function main(): Promise<number> {
 async function soak(options: BenchOptions): Promise<number> {
   const started = Date.now();
   const report = await runSoak(options, out);
-  await mkdir(dirname(options.out), { recursive: true });
-  await writeFile(options.out, `${JSON.stringify(report, null, 1)}\n`);
+  await writeResults(options.out, `${JSON.stringify(report, null, 1)}\n`);
   out('');
   out(renderSoak(report));
   out('');
   out(`results: ${relative(REPO_ROOT, options.out)}`);
   if (options.docs) {
-    const sections = await updateSoakDocs(options.docs, report).catch((error: unknown) => {
-      out(`docs not updated: ${(error as Error).message}`);
-      return [];
-    });
+    const sections = await docsOrWarn(updateSoakDocs(options.docs, report));
     out(
       sections.length > 0
         ? `docs: ${relative(REPO_ROOT, options.docs)} (sections ${sections.join(', ')})`
@@ -118,6 +110,19 @@ async function soak(options: BenchOptions): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+async function writeResults(path: string, json: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, json);
+}
+
+/** A docs update that fails is reported and leaves the run's outcome alone; answers the sections updated. */
+function docsOrWarn(update: Promise<string[]>): Promise<string[]> {
+  return update.catch((error: unknown) => {
+    out(`docs not updated: ${(error as Error).message}`);
+    return [];
+  });
 }
 
 main()

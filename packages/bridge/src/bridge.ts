@@ -6,12 +6,12 @@ import {
   CallRequestSchema,
   ForwardedMethods,
   FrameKind,
+  JsonRpcCode,
   MeshError,
   MeshHeader,
   MeshMethod,
   RegistryKind,
   Subjects,
-  encodeToken,
   type BridgeDescriptor,
   type WireError,
 } from '@mcp-mesh/protocol';
@@ -89,22 +89,22 @@ export class Bridge {
     this.instance = `${options.server}-${randomUUID().slice(0, 8)}`;
     this.subjects = new Subjects(options.prefix);
     this.heartbeatMs = options.heartbeatMs ?? 1_000;
-    this.upstream = new Upstream({
+    const upstreamOptions = {
       server: options.server,
       config: options.config,
-      logger: options.logger.child({ component: 'upstream' }),
       parentEnv: options.parentEnv ?? process.env,
-      instance: this.instance,
       ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    };
+    this.upstream = new Upstream({
+      ...upstreamOptions,
+      logger: options.logger.child({ component: 'upstream' }),
+      instance: this.instance,
     });
     if (options.config.rateLimit) this.limiter = new MemoryRateLimiter({ limit: options.config.rateLimit });
     if (options.config.sessionMode === 'per-client') {
       this.clients = new ClientUpstreams({
-        server: options.server,
-        config: options.config,
+        ...upstreamOptions,
         logger: options.logger.child({ component: 'client-upstream' }),
-        parentEnv: options.parentEnv ?? process.env,
-        ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
         idleMs: options.clientIdleMs ?? 10 * 60_000,
         maxSessions: options.maxClientSessions ?? 100,
         onNotification: (session, notification) => this.publishSessionNotification(session, notification),
@@ -146,19 +146,17 @@ export class Bridge {
       });
     }
     // Methods the mesh does not know by name (extensions) arrive under one wildcard endpoint.
-    const extensionTokens = this.subjects.prefixTokens + 3;
     this.service.addEndpoint('extensions', {
-      subject: `${this.subjects.prefix}.srv.${encodeToken(server)}.ext.>`,
+      subject: this.subjects.extensionAll(server),
       handler: (error, msg) => {
-        if (!error) this.track(this.handle(this.subjects.methodOf(msg.subject, extensionTokens), msg));
+        if (!error) this.track(this.handle(this.subjects.extensionMethod(msg.subject), msg));
       },
       metadata: { method: '*' },
     });
     // Calls addressed to this replica alone (session affinity, subscriptions, tasks).
-    const instanceTokens = this.subjects.prefixTokens + 2;
     this.instanceSub = nc.subscribe(this.subjects.instanceAll(this.instance), {
       callback: (error, msg) => {
-        if (!error) this.track(this.handle(this.subjects.methodOf(msg.subject, instanceTokens), msg as ServiceMsg));
+        if (!error) this.track(this.handle(this.subjects.instanceMethod(msg.subject), msg as ServiceMsg));
       },
     });
     this.cancelSub = nc.subscribe(this.subjects.cancel(server), {
@@ -383,7 +381,7 @@ export class Bridge {
    */
   private askClient(route: CallRoute, request: UpstreamNotification, deadline: number): Promise<UpstreamReply> {
     const nc = this.options.nc;
-    if (!route.reply) return Promise.resolve({ error: { code: -32603, message: 'the call has no reply subject' } });
+    if (!route.reply) return Promise.resolve({ error: { code: JsonRpcCode.InternalError, message: 'the call has no reply subject' } });
     const inbox = createInbox();
     return new Promise<UpstreamReply>((resolve) => {
       const timer = setTimeout(
@@ -397,12 +395,17 @@ export class Bridge {
         max: 1,
         callback: (error, answer) => {
           clearTimeout(timer);
-          if (error) return resolve({ error: { code: -32603, message: error.message } });
+          if (error) return resolve({ error: { code: JsonRpcCode.InternalError, message: error.message } });
           if (answer.reply) this.reroute(route, answer.reply);
           try {
             resolve(JSON.parse(decoder.decode(answer.data)) as UpstreamReply);
           } catch {
-            resolve({ error: { code: -32603, message: 'the ingress answered a server->client request with a body that is not JSON' } });
+            resolve({
+              error: {
+                code: JsonRpcCode.InternalError,
+                message: 'the ingress answered a server->client request with a body that is not JSON',
+              },
+            });
           }
         },
       });

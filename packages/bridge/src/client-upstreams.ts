@@ -29,10 +29,6 @@ export class ClientUpstreams {
     this.sweeper.unref();
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** The upstream of a client session, started on first use. */
   get(session: string): Upstream {
     const existing = this.entries.get(session);

@@ -1,11 +1,17 @@
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
-import { MeshError, ModernMetaKey, type WireError } from '@mcp-mesh/protocol';
+import { JsonRpcCode, MeshError, ModernMetaKey, type WireError } from '@mcp-mesh/protocol';
 
 export const MESH_CLIENT_INFO = { name: 'mcp-mesh-bridge', version: '0.1.0' } as const;
 /** The protocol version the bridge asks its upstream for (legacy era, what published servers speak). */
 export const UPSTREAM_PROTOCOL_VERSION = '2025-11-25';
 /** The modern-era revision the bridge speaks to upstreams that support it (probed with `server/discover`). */
 export const MODERN_UPSTREAM_REVISION = '2026-07-28';
+/** The envelope (`params._meta`) of the bridge's own modern-era requests. */
+const MESH_MODERN_META = {
+  [ModernMetaKey.ProtocolVersion]: MODERN_UPSTREAM_REVISION,
+  [ModernMetaKey.ClientCapabilities]: {},
+  [ModernMetaKey.ClientInfo]: MESH_CLIENT_INFO,
+} as const;
 
 /** What a modern upstream answers `server/discover` with (the fields the mesh reads). */
 export interface DiscoverOutcome {
@@ -127,11 +133,7 @@ export class UpstreamSession {
     const reply = await this.request(
       'server/discover',
       {
-        _meta: {
-          [ModernMetaKey.ProtocolVersion]: MODERN_UPSTREAM_REVISION,
-          [ModernMetaKey.ClientCapabilities]: {},
-          [ModernMetaKey.ClientInfo]: MESH_CLIENT_INFO,
-        },
+        _meta: MESH_MODERN_META,
       },
       { deadline: Date.now() + timeoutMs },
     );
@@ -154,11 +156,7 @@ export class UpstreamSession {
     return this.request(
       'subscriptions/listen',
       {
-        _meta: {
-          [ModernMetaKey.ProtocolVersion]: MODERN_UPSTREAM_REVISION,
-          [ModernMetaKey.ClientCapabilities]: {},
-          [ModernMetaKey.ClientInfo]: MESH_CLIENT_INFO,
-        },
+        _meta: MESH_MODERN_META,
         notifications,
       },
       { deadline: Number.POSITIVE_INFINITY, background: true },
@@ -280,7 +278,7 @@ export class UpstreamSession {
     if (!only?.onServerRequest) {
       reply = {
         error: {
-          code: -32601,
+          code: JsonRpcCode.MethodNotFound,
           message:
             this.inFlight > 1
               ? `mcp-mesh cannot tell which of ${this.inFlight} concurrent calls sent ${request.method} on a shared upstream session; use sessionMode "per-client" for this server`
@@ -291,7 +289,9 @@ export class UpstreamSession {
       try {
         reply = await only.onServerRequest(request);
       } catch (error) {
-        reply = { error: { code: -32603, message: `the client did not answer ${request.method}: ${(error as Error).message}` } };
+        reply = {
+          error: { code: JsonRpcCode.InternalError, message: `the client did not answer ${request.method}: ${(error as Error).message}` },
+        };
       }
     }
     const response = 'error' in reply ? { jsonrpc: '2.0', id, error: reply.error } : { jsonrpc: '2.0', id, result: reply.result };

@@ -85,8 +85,6 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
   private modernSession: UpstreamSession | undefined;
   /** The server answered `server/discover` with an error: modern requests go to the legacy session. */
   private legacyOnly = false;
-  /** The upstream's `server/discover` answer, once a modern channel is open. */
-  discovered: DiscoverOutcome | undefined;
   /** For a remote server: Streamable HTTP, or the legacy HTTP+SSE transport (decided once, by config or by falling back). */
   private httpMode: 'streamable' | 'sse' | undefined;
 
@@ -259,15 +257,16 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
           `upstream server '${this.options.server}' is not running${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
         );
       }
+      // Each waiter removes only itself: a caller whose deadline passes must not take the others' wake-ups.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, remaining);
-        function done(): void {
+        const done = (): void => {
           clearTimeout(timer);
+          this.waiters.delete(done);
           resolve();
-        }
+        };
+        const timer = setTimeout(done, remaining);
         this.waiters.add(done);
-      }).finally(() => undefined);
-      this.waiters.clear();
+      });
     }
     return this.session;
   }
@@ -297,8 +296,9 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       if (!this.stopping)
         this.options.logger.warn({ reason }, 'modern-era upstream channel ended; the next modern request opens a new one');
     };
+    let discovered: DiscoverOutcome;
     try {
-      this.discovered = await session.discover(this.options.startTimeoutMs ?? 60_000);
+      discovered = await session.discover(this.options.startTimeoutMs ?? 60_000);
     } catch (error) {
       this.legacyOnly = true;
       this.modern = undefined;
@@ -314,8 +314,8 @@ export class Upstream extends EventEmitter<UpstreamEvents> {
       return undefined;
     }
     this.modernSession = session;
-    this.options.logger.info({ supportedVersions: this.discovered.supportedVersions }, 'modern-era upstream channel open');
-    this.listenForListChanges(session, this.discovered.capabilities);
+    this.options.logger.info({ supportedVersions: discovered.supportedVersions }, 'modern-era upstream channel open');
+    this.listenForListChanges(session, discovered.capabilities);
     return session;
   }
 

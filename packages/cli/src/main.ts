@@ -24,6 +24,11 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
+/** Runs a command that answers an exit code, and exits with it. */
+function exitWith(run: Promise<number>): Promise<void> {
+  return run.then((code) => process.exit(code)).catch(fail);
+}
+
 const program = new Command()
   .name('mcp-mesh')
   .description('An event-driven mesh for the Model Context Protocol on NATS')
@@ -88,11 +93,7 @@ program
   .option('--nats-url <url>', 'NATS URL')
   .option('--prefix <prefix>', 'subject prefix')
   .option('--json', 'machine-readable output')
-  .action((options) =>
-    runLs(options)
-      .then((code) => process.exit(code))
-      .catch(fail),
-  );
+  .action((options) => exitWith(runLs(options)));
 
 program
   .command('call')
@@ -103,11 +104,7 @@ program
   .option('--nats-url <url>', 'NATS URL')
   .option('--prefix <prefix>', 'subject prefix')
   .option('--timeout <ms>', 'deadline in milliseconds')
-  .action((server: string, tool: string, args: string, options) =>
-    runCall({ ...options, server, tool, args })
-      .then((code) => process.exit(code))
-      .catch(fail),
-  );
+  .action((server: string, tool: string, args: string, options) => exitWith(runCall({ ...options, server, tool, args })));
 
 program
   .command('connect')
@@ -127,11 +124,7 @@ program
   .option('--prefix <prefix>', 'subject prefix')
   .option('--max-skew-ms <ms>', 'clock skew to report', '1000')
   .option('--json', 'machine-readable output')
-  .action((options) =>
-    runDoctor(options)
-      .then((code) => process.exit(code))
-      .catch(fail),
-  );
+  .action((options) => exitWith(runDoctor(options)));
 
 program
   .command('explain')
@@ -141,11 +134,7 @@ program
   .option('-c, --config <file>', 'mesh config file with the policy', 'mesh.config.json')
   .option('--role <role>', 'a role the principal credential carries (API key or JWT roles; repeatable)', collect)
   .option('--json', 'machine-readable output')
-  .action((principal: string, target: string, options) =>
-    runExplain({ ...options, principal, target })
-      .then((code) => process.exit(code))
-      .catch(fail),
-  );
+  .action((principal: string, target: string, options) => exitWith(runExplain({ ...options, principal, target })));
 
 program
   .command('key')
@@ -184,11 +173,7 @@ for (const [mode, description] of [
     .option('--limit <n>', 'at most this many events')
     .option('--json', 'one JSON object per line');
   if (mode === 'export') command.option('-o, --output <file>', 'write to this file instead of stdout');
-  command.action((options) =>
-    runAudit(mode, options)
-      .then((code) => process.exit(code))
-      .catch(fail),
-  );
+  command.action((options) => exitWith(runAudit(mode, options)));
 }
 
 await program.parseAsync(process.argv);

@@ -53,10 +53,6 @@ export class BoundedEventStore implements EventStore {
     }
     return last.stream;
   }
-
-  get size(): number {
-    return this.events.size;
-  }
 }
 
 /** A cheap upper-bound-ish size of a message: the lengths of its strings, walked iteratively. */

@@ -28,7 +28,6 @@ import {
   ListKinds,
   ListMethods,
   Subjects,
-  decodeToken,
   newAuditEventId,
   modernRevisionOf,
   type AuditSink,
@@ -37,6 +36,7 @@ import {
 import type { CacheRule, IngressConfig, Logger, ViewConfig } from '@mcp-mesh/runtime';
 import { MeshMetrics } from '@mcp-mesh/telemetry';
 import {
+  AuthMethod,
   checkHeaders,
   checkJsonDepth,
   createPolicy,
@@ -55,7 +55,7 @@ import { RequestObserver, type FinishedRequest } from './request-observer.js';
 import { createSessionServer, type FastPath, type SessionState } from './session-server.js';
 import { fastEligible, serveFast } from './fast-path.js';
 import { SessionStore, type SessionRecord } from './session-store.js';
-import { paramsProblems } from './params-check.js';
+import { LOG_LEVELS, paramsProblems } from './params-check.js';
 import { paramHeaderProblem, withMethodNotFound404 } from './modern-http.js';
 import { BoundedEventStore } from './event-store.js';
 import { LegacySseSessions } from './legacy-sse.js';
@@ -79,8 +79,6 @@ export interface IngressOptions {
   metricsHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Gateway policy (auth, RBAC, limits, breakers, budgets); default: none configured, hostile-input limits only. */
   policy?: Policy;
-  /** Count tokens in tool results for the token metric (default true). */
-  countTokens?: boolean;
   /** SSE events kept per session for resumption with Last-Event-ID (default 1000). */
   eventsPerSession?: number;
   /**
@@ -97,6 +95,11 @@ export interface IngressOptions {
 }
 
 const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
+/** Who calls when no authentication is configured. */
+const ANONYMOUS: Identity = { principal: 'anonymous', roles: [], method: AuthMethod.Anonymous };
+/** A list change relayed again (by another replica or path) within this long is the same change. */
+const NOTICE_DEDUP_MS = 250;
+const decoder = new TextDecoder();
 /** The protocol version a session's initialize negotiates: the requested one when supported, else the latest. */
 function negotiatedVersion(record: SessionRecord): string | undefined {
   const requested = (record.initialize.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
@@ -104,8 +107,9 @@ function negotiatedVersion(record: SessionRecord): string | undefined {
   return SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
 }
 
-/** MCP log levels, least severe first. */
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+function newSessionState(): SessionState {
+  return { subscriptions: new Map(), instances: new Map() };
+}
 
 interface Session {
   id: string;
@@ -158,9 +162,7 @@ export class Ingress {
   private readonly viewCatalogs = new Map<string, ViewCatalog>();
   /** Modern-era handlers, one per endpoint. */
   private readonly modern = new Map<string, { handler: McpHttpHandler; node: NodeMcpRequestHandler }>();
-  private readonly legacySse = new LegacySseSessions((scope, identity) =>
-    this.buildServer(scope, identity, { subscriptions: new Map(), instances: new Map() }),
-  );
+  private readonly legacySse = new LegacySseSessions((scope, identity) => this.buildServer(scope, identity, newSessionState()));
   private readonly metrics = new MeshMetrics();
   private policy: Policy | undefined;
   private tokens: TokenCounter | undefined;
@@ -210,7 +212,7 @@ export class Ingress {
   async start(): Promise<void> {
     this.policy = this.options.policy ?? (await createPolicy(parsePolicyConfig({})));
     const policy = this.policy;
-    if (this.options.countTokens !== false && this.options.config.countTokens !== false) this.tokens = await createTokenCounter();
+    if (this.options.config.countTokens) this.tokens = await createTokenCounter();
     if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
     await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open(), this.cache.open()]);
     void (async () => {
@@ -219,13 +221,13 @@ export class Ingress {
         if (status.type === 'reconnect') this.natsConnected = true;
       }
     })().catch(() => undefined);
-    this.notifySub = this.options.nc.subscribe(`${this.subjects.prefix}.notify.>`, {
+    this.notifySub = this.options.nc.subscribe(this.subjects.notifyAll(), {
       callback: (error, msg) => {
         if (!error) this.deliverNotification(msg.subject, msg.data);
       },
     });
     // Notifications of one client's own upstream (per-client servers) name its session.
-    this.sessionSub = this.options.nc.subscribe(`${this.subjects.prefix}.session.>`, {
+    this.sessionSub = this.options.nc.subscribe(this.subjects.sessionAll(), {
       callback: (error, msg) => {
         if (!error) this.deliverNotification(msg.subject, msg.data, true);
       },
@@ -363,14 +365,7 @@ export class Ingress {
     identity: Identity,
   ): Promise<void> {
     const base = scope.kind === 'server' ? `/servers/${encodeURIComponent(scope.server)}` : '';
-    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
-      return sendMeshError(
-        res,
-        new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it`, {
-          details: { server: scope.server },
-        }),
-      );
-    }
+    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) return sendMeshError(res, this.unknownServer(scope.server));
     if (kind === 'sse') {
       if (req.method !== 'GET')
         return sendJsonRpcError(res, 405, JsonRpcCode.InvalidRequest, 'open the event stream with GET', {
@@ -394,10 +389,21 @@ export class Ingress {
     await this.legacySse.post(base, identity, req, res, body);
   }
 
+  private unknownServer(server: string): MeshError {
+    const live = this.registry.liveServers();
+    return new MeshError(
+      'MESH_UNKNOWN_SERVER',
+      `unknown server '${server}': no live bridge serves it (live servers: ${live.join(', ') || 'none'})`,
+      {
+        details: { server },
+      },
+    );
+  }
+
   /** Who is calling: from an API key or bearer token when auth is configured, else the anonymous principal. */
   private async authenticate(req: IncomingMessage): Promise<Identity> {
     const authenticator = this.policy!.authenticator;
-    if (!authenticator) return { principal: 'anonymous', roles: [], method: 'anonymous' };
+    if (!authenticator) return ANONYMOUS;
     const header = req.headers[authenticator.apiKeyHeaderName];
     return authenticator.authenticate({
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
@@ -455,11 +461,6 @@ export class Ingress {
       let text: string;
       try {
         text = await readBody(req);
-      } catch (error) {
-        if (error instanceof MeshError) return sendMeshError(res, error);
-        throw error;
-      }
-      try {
         checkJsonDepth(text, this.policy!.limits.maxJsonDepth);
       } catch (error) {
         if (error instanceof MeshError) return sendMeshError(res, error);
@@ -560,7 +561,7 @@ export class Ingress {
     }
     if (method !== 'POST' || (body as { method?: string }).method !== 'initialize') {
       // A 2026-07-28 (modern, stateless) request carries its era in every request: no session needed.
-      if (method === 'POST' && (await isLegacyRequest(await toWebRequest(req as never, body))) === false) {
+      if (method === 'POST' && (await isLegacyRequest(await toWebRequest(req as never, body), body)) === false) {
         return this.serveModern(scope, identity, req, res, body);
       }
       return sendJsonRpcError(
@@ -571,19 +572,7 @@ export class Ingress {
         { meshCode: 'MESH_SESSION_REQUIRED' },
       );
     }
-    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
-      const live = this.registry.liveServers();
-      return sendMeshError(
-        res,
-        new MeshError(
-          'MESH_UNKNOWN_SERVER',
-          `unknown server '${scope.server}': no live bridge serves it (live servers: ${live.join(', ') || 'none'})`,
-          {
-            details: { server: scope.server },
-          },
-        ),
-      );
-    }
+    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) return sendMeshError(res, this.unknownServer(scope.server));
     if (scope.kind === 'server') {
       const decision = this.policy!.authorizer.can(identity, { kind: 'server', server: scope.server });
       if (!decision.allowed) {
@@ -613,27 +602,12 @@ export class Ingress {
    * handler's notifier.
    */
   private async serveModern(scope: Scope, identity: Identity, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) {
-      return sendMeshError(
-        res,
-        new MeshError('MESH_UNKNOWN_SERVER', `unknown server '${scope.server}': no live bridge serves it`, {
-          details: { server: scope.server },
-        }),
-      );
-    }
+    if (scope.kind === 'server' && !this.registry.isLive(scope.server)) return sendMeshError(res, this.unknownServer(scope.server));
     const key = scopeLabel(scope);
     let modern = this.modern.get(key);
     if (!modern) {
       const handler = createMcpHandler(
-        ({ authInfo }) =>
-          this.buildServer(
-            scope,
-            (authInfo?.extra?.identity as Identity | undefined) ?? { principal: 'anonymous', roles: [], method: 'anonymous' },
-            {
-              subscriptions: new Map(),
-              instances: new Map(),
-            },
-          ),
+        ({ authInfo }) => this.buildServer(scope, (authInfo?.extra?.identity as Identity | undefined) ?? ANONYMOUS, newSessionState()),
         { legacy: 'reject' },
       );
       modern = { handler, node: toNodeHandler(withMethodNotFound404(handler) as never) };
@@ -650,7 +624,6 @@ export class Ingress {
     await modern.node(req as never, res as never, body);
   }
 
-  /** One SDK server and transport for a session; registered once its initialize succeeds. */
   /** The MCP server that serves one caller on one endpoint: a session's, or one modern-era request's. */
   private buildServer(scope: Scope, identity: Identity, state: SessionState, fastPath?: FastPath): Server {
     const logger = this.options.logger.child({ component: 'session' });
@@ -686,7 +659,7 @@ export class Ingress {
   }
 
   private createSession(scope: Scope, record: SessionRecord, identity: Identity, newId: () => string, resumed = false): Session {
-    const state: SessionState = { subscriptions: new Map(), instances: new Map() };
+    const state = newSessionState();
     const fastPath: FastPath = { adopted: new Map() };
     const server = this.buildServer(scope, identity, state, fastPath);
     const session = {
@@ -772,6 +745,7 @@ export class Ingress {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    this.sessionStore.forget(id);
     // per-client bridges close this session's upstreams now rather than when they idle out.
     for (const [server, instance] of over ? session.state.instances : []) {
       void this.client
@@ -806,10 +780,7 @@ export class Ingress {
     for (const [key, { handler }] of this.modern) {
       if (key !== '/mcp' && key !== `/servers/${change.server}/mcp`) continue;
       const once = (kind: string, send: () => void) => {
-        const notice = `${key}:${change.server}:${kind}`;
-        if (Date.now() - (this.recentNotices.get(notice) ?? 0) < 250) return;
-        this.recentNotices.set(notice, Date.now());
-        send();
+        if (this.firstNotice(`${key}:${change.server}:${kind}`)) send();
       };
       try {
         const kinds = new Set(change.lists);
@@ -828,10 +799,7 @@ export class Ingress {
     for (const session of this.sessions.values()) {
       if (!scopeIncludes(session.scope, change.server)) continue;
       const notify = (method: string) => {
-        const key = `${session.id}:${method}`;
-        if (Date.now() - (this.recentNotices.get(key) ?? 0) < 250) return;
-        this.recentNotices.set(key, Date.now());
-        session.server.notification({ method } as never).catch(() => undefined);
+        if (this.firstNotice(`${session.id}:${method}`)) session.server.notification({ method } as never).catch(() => undefined);
       };
       if (kinds.has('tools')) notify(ListMethods.tools.notification);
       if (kinds.has('prompts')) notify(ListMethods.prompts.notification);
@@ -847,11 +815,11 @@ export class Ingress {
   private deliverNotification(subject: string, data: Uint8Array, forSession = false): void {
     let notification: { method: string; params?: Record<string, unknown>; server?: string };
     try {
-      notification = JSON.parse(new TextDecoder().decode(data)) as typeof notification;
+      notification = JSON.parse(decoder.decode(data)) as typeof notification;
     } catch {
       return;
     }
-    const token = decodeToken(subject.split('.')[this.subjects.prefixTokens + 1] ?? '');
+    const token = this.subjects.addressee(subject);
     const server = forSession ? (notification.server ?? '') : token;
     const { server: _server, ...plain } = notification;
     notification = plain;
@@ -869,7 +837,8 @@ export class Ingress {
       if (!scopeIncludes(session.scope, server)) continue;
       if (notification.method === 'notifications/message') {
         const level = String(notification.params?.level ?? 'info');
-        if (!session.state.logLevel || LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(session.state.logLevel)) continue;
+        const order: readonly string[] = LOG_LEVELS;
+        if (!session.state.logLevel || order.indexOf(level) < order.indexOf(session.state.logLevel)) continue;
       } else if (notification.method === 'notifications/resources/updated') {
         const uri = notification.params?.uri;
         const subscribed = [...session.state.subscriptions.entries()].find(([, held]) => held.server === server && held.uri === uri);
@@ -878,17 +847,24 @@ export class Ingress {
         notification = { ...notification, params: { ...notification.params, uri: subscribed[0] } };
       } else if (notification.method.endsWith('/list_changed')) {
         // Several replicas relay the same upstream change: tell each session once.
-        const key = `${session.id}:${notification.method}`;
-        const last = this.recentNotices.get(key) ?? 0;
-        if (Date.now() - last < 250) continue;
-        this.recentNotices.set(key, Date.now());
+        if (!this.firstNotice(`${session.id}:${notification.method}`)) continue;
       }
       session.server.notification(notification as never).catch(() => undefined);
     }
   }
 
+  /** Whether a notice is the first of its key within NOTICE_DEDUP_MS (and records it when it is). */
+  private firstNotice(key: string): boolean {
+    const now = Date.now();
+    if (now - (this.recentNotices.get(key) ?? 0) < NOTICE_DEDUP_MS) return false;
+    this.recentNotices.set(key, now);
+    return true;
+  }
+
   private sweepSessions(idleMs: number): void {
     const now = Date.now();
+    // Notices past the dedup window decide nothing any more (keys name sessions, which come and go).
+    for (const [key, at] of this.recentNotices) if (now - at >= NOTICE_DEDUP_MS) this.recentNotices.delete(key);
     for (const session of [...this.sessions.values()]) {
       if (now - session.lastSeen > idleMs) {
         this.endSession(session.id, true);

@@ -22,10 +22,6 @@ export class LegacySseSessions {
 
   constructor(private readonly build: (scope: Scope, identity: Identity) => Server) {}
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   async open(scope: Scope, base: string, identity: Identity, res: ServerResponse): Promise<void> {
     const transport = new SSEServerTransport(`${base}/messages`, res);
     const server = this.build(scope, identity);

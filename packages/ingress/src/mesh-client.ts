@@ -119,26 +119,6 @@ export class MeshClient {
       : isForwardedMethod(method)
         ? this.subjects.server(server, method)
         : this.subjects.extension(server, method);
-    const token = (++this.seq).toString(36);
-    const reply = `${this.inboxPrefix}.${token}`;
-    const h = natsHeaders();
-    h.set(MeshHeader.Deadline, String(options.deadline));
-    if (options.session) h.set(MeshHeader.Session, options.session);
-    let span: Span | undefined;
-    if (options.trace) {
-      span = meshTracer().startSpan(`send ${subject}`, { kind: SpanKind.PRODUCER }, options.trace);
-      if (span.isRecording()) {
-        span.setAttributes({
-          [Attr.MessagingSystem]: MESSAGING_SYSTEM,
-          [Attr.MessagingDestinationName]: subject,
-          [Attr.MessagingOperationName]: 'send',
-          [Attr.MessagingOperationType]: 'send',
-          [Attr.McpMethodName]: method,
-          [Attr.MeshServer]: server,
-        });
-      }
-      propagation.inject(otelTrace.setSpan(options.trace, span), h, natsHeaderSetter);
-    }
     // A subject past nats-server's control-line limit would drop the whole connection: refuse it here.
     if (subject.length > MAX_SUBJECT_LENGTH) {
       return Promise.reject(
@@ -160,7 +140,26 @@ export class MeshClient {
         ),
       );
     }
-    return this.start(server, method, subject, reply, token, options, { resumed: false, span }, () =>
+    // The span starts only for a call that is sent (a refused one would leave it open).
+    const h = natsHeaders();
+    h.set(MeshHeader.Deadline, String(options.deadline));
+    if (options.session) h.set(MeshHeader.Session, options.session);
+    let span: Span | undefined;
+    if (options.trace) {
+      span = meshTracer().startSpan(`send ${subject}`, { kind: SpanKind.PRODUCER }, options.trace);
+      if (span.isRecording()) {
+        span.setAttributes({
+          [Attr.MessagingSystem]: MESSAGING_SYSTEM,
+          [Attr.MessagingDestinationName]: subject,
+          [Attr.MessagingOperationName]: 'send',
+          [Attr.MessagingOperationType]: 'send',
+          [Attr.McpMethodName]: method,
+          [Attr.MeshServer]: server,
+        });
+      }
+      propagation.inject(otelTrace.setSpan(options.trace, span), h, natsHeaderSetter);
+    }
+    return this.start(server, method, subject, options, { resumed: false, span }, (reply) =>
       this.nc.publish(subject, payload, { reply, headers: h }),
     );
   }
@@ -179,10 +178,8 @@ export class MeshClient {
     options: CallOptions,
   ): Promise<Record<string, unknown>> {
     if (this.nc.isClosed()) return Promise.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress has no connection to NATS'));
-    const token = (++this.seq).toString(36);
-    const reply = `${this.inboxPrefix}.${token}`;
     const payload = encoder.encode(JSON.stringify(answer));
-    return this.start(server, method, replyTo, reply, token, options, { resumed: true, span: undefined }, () =>
+    return this.start(server, method, replyTo, options, { resumed: true, span: undefined }, (reply) =>
       this.nc.publish(replyTo, payload, { reply }),
     );
   }
@@ -191,12 +188,12 @@ export class MeshClient {
     server: string,
     method: string,
     subject: string,
-    reply: string,
-    token: string,
     options: CallOptions,
     { resumed, span }: { resumed: boolean; span: Span | undefined },
-    publish: () => void,
+    publish: (reply: string) => void,
   ): Promise<Record<string, unknown>> {
+    const token = (++this.seq).toString(36);
+    const reply = `${this.inboxPrefix}.${token}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -237,7 +234,7 @@ export class MeshClient {
       }
       if (onAbort) options.signal!.addEventListener('abort', onAbort, { once: true });
       try {
-        publish();
+        publish(reply);
       } catch (error) {
         this.fail(token, new MeshError('MESH_BUS_UNAVAILABLE', `could not publish to NATS: ${(error as Error).message}`, { cause: error }));
       }

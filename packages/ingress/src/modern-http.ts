@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { McpHttpHandler } from '@modelcontextprotocol/server';
 import { JsonRpcCode } from '@mcp-mesh/protocol';
 import type { Catalog } from './catalog.js';
-import { paramHeaderMismatch, paramHeaders } from './param-headers.js';
+import { declaredParamHeaders, paramHeaderMismatch } from './param-headers.js';
 import type { Scope } from './scope.js';
 
 /**
@@ -56,7 +56,7 @@ export async function paramHeaderProblem(
     const tools = await catalog.serverList(target.server, 'tools', Date.now() + listTimeoutMs);
     const tool = tools.find((item) => item.name === target.name);
     if (!tool) return undefined;
-    return paramHeaderMismatch(paramHeaders(tool.inputSchema), args, headers);
+    return paramHeaderMismatch(declaredParamHeaders(tool.inputSchema), args, headers);
   } catch {
     return undefined;
   }

@@ -28,7 +28,7 @@ const SchemaNodeSchema = z
 const MAX_DEPTH = 8;
 
 /** The `x-mcp-header` declarations of a tool's input schema (nested object properties included). */
-export function paramHeaders(inputSchema: unknown, path: string[] = []): ParamHeader[] {
+function paramHeaders(inputSchema: unknown, path: string[] = []): ParamHeader[] {
   const node = SchemaNodeSchema.safeParse(inputSchema);
   if (!node.success || !node.data.properties || path.length >= MAX_DEPTH) return [];
   const found: ParamHeader[] = [];
@@ -43,13 +43,26 @@ export function paramHeaders(inputSchema: unknown, path: string[] = []): ParamHe
   return found;
 }
 
+const declaredBySchema = new WeakMap<object, ParamHeader[]>();
+
+/** {@link paramHeaders} of a catalog schema, read once per schema object (the catalog keeps them until the list changes). */
+export function declaredParamHeaders(inputSchema: unknown): ParamHeader[] {
+  if (typeof inputSchema !== 'object' || inputSchema === null) return [];
+  let declared = declaredBySchema.get(inputSchema);
+  if (!declared) {
+    declared = paramHeaders(inputSchema);
+    declaredBySchema.set(inputSchema, declared);
+  }
+  return declared;
+}
+
 const BASE64_PREFIX = '=?base64?';
 const BASE64_SUFFIX = '?=';
 const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 /** A header value as text: literal, or the UTF-8 of a well-formed base64 sentinel; undefined when malformed. */
-export function decodeParamHeader(value: string): string | undefined {
+function decodeParamHeader(value: string): string | undefined {
   if (!value.startsWith(BASE64_PREFIX) || !value.endsWith(BASE64_SUFFIX) || value.length < BASE64_PREFIX.length + BASE64_SUFFIX.length) {
     return value;
   }

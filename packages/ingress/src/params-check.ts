@@ -12,6 +12,9 @@ const PromptArgs = Named.extend({
     .record(z.string(), z.string({ error: 'prompt arguments must be strings' }), { error: 'arguments must be an object' })
     .optional(),
 });
+/** MCP log levels, least severe first. */
+export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
+
 const Uri = z.object({ uri: z.string({ error: 'uri must be a string' }) }).passthrough();
 
 /**
@@ -43,7 +46,7 @@ const PARAMS: Record<string, z.ZodType> = {
   'resources/unsubscribe': Uri,
   'logging/setLevel': z
     .object({
-      level: z.enum(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'], {
+      level: z.enum(LOG_LEVELS, {
         error: 'level must be an MCP log level',
       }),
     })

@@ -52,11 +52,10 @@ export class ResponseCache {
     const scope = rule.scope === 'shared' ? '*' : principal;
     const name = typeof params?.name === 'string' ? params.name : undefined;
     const uri = typeof params?.uri === 'string' ? params.uri : undefined;
-    if (method === 'tools/call' && name && rule.tools.some((glob) => globMatch(glob, name))) {
-      return { key: `${serverKey(server)}.t.${hash(`${name}\n${argsDigest(params?.arguments)}\n${scope}`)}`, ttlMs: rule.ttlMs };
-    }
-    if (method === 'prompts/get' && name && rule.prompts.some((glob) => globMatch(glob, name))) {
-      return { key: `${serverKey(server)}.p.${hash(`${name}\n${argsDigest(params?.arguments)}\n${scope}`)}`, ttlMs: rule.ttlMs };
+    const named =
+      method === 'tools/call' ? { tag: 't', globs: rule.tools } : method === 'prompts/get' ? { tag: 'p', globs: rule.prompts } : undefined;
+    if (named && name && named.globs.some((glob) => globMatch(glob, name))) {
+      return { key: `${serverKey(server)}.${named.tag}.${hash(`${name}\n${argsDigest(params?.arguments)}\n${scope}`)}`, ttlMs: rule.ttlMs };
     }
     if (method === 'resources/read' && uri && rule.resources.some((glob) => globMatch(glob, uri))) {
       return { key: `${serverKey(server)}.r.${hash(uri)}.${hash(scope)}`, ttlMs: rule.ttlMs };

@@ -328,7 +328,28 @@ export function createSessionServer(deps: SessionServerDeps): Server {
   const visible = (kind: ListKind) => (server: string, items: Record<string, unknown>[]) =>
     policy.authorizer.filterList(identity, server, LIST_KIND[kind], items as never) as Record<string, unknown>[];
 
-  /** Registers a handler that is observed (span, metrics, log, audit) and whose errors are normalised. */
+  /** Observes one request (span, metrics, log, audit) and normalises what its work throws. */
+  const observed = <R>(
+    method: string,
+    params: Params,
+    request: { sessionId: string | undefined; requestId: string | number; httpHeaders: Headers | undefined },
+    work: (note: RequestNote, trace: Context) => Promise<R>,
+  ): Promise<R> =>
+    observer.observe(
+      method,
+      params,
+      {
+        ...(request.sessionId ? { sessionId: request.sessionId } : {}),
+        requestId: request.requestId,
+        ...(request.httpHeaders ? { httpHeaders: request.httpHeaders } : {}),
+      },
+      (note, trace) =>
+        work(note, trace).catch((error: unknown) => {
+          throw toProtocolError(error, logger, { method, scope: single ?? 'aggregate' });
+        }),
+    );
+
+  /** Registers a handler that is observed and whose errors are normalised. */
   const handle = (method: string, work: (params: Params, note: RequestNote, trace: Context, ctx: ServerContext) => Promise<unknown>) => {
     server.setRequestHandler(method as 'tools/list', (request, ctx) => {
       // A request the ingress's fast path began (and observes): it started to stream, so the SDK
@@ -340,15 +361,11 @@ export function createSessionServer(deps: SessionServerDeps): Server {
         return adoption.result as never;
       }
       const params = request.params as Params;
-      const headers = ctx.http?.req?.headers;
-      return observer.observe(
+      return observed(
         method,
         params,
-        { ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {}), requestId: ctx.mcpReq.id, ...(headers ? { httpHeaders: headers } : {}) },
-        (note, trace) =>
-          work(params, note, trace, ctx).catch((error: unknown) => {
-            throw toProtocolError(error, logger, { method, scope: single ?? 'aggregate' });
-          }),
+        { sessionId: ctx.sessionId, requestId: ctx.mcpReq.id, httpHeaders: ctx.http?.req?.headers },
+        (note, trace) => work(params, note, trace, ctx),
       ) as never;
     });
   };
@@ -387,21 +404,12 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     handle('tools/call', callTool);
     if (deps.fastPath) {
       deps.fastPath.callTool = (requestId, params, call, httpHeaders, respond) =>
-        observer.observe(
-          'tools/call',
-          params,
-          { ...(call.sessionId ? { sessionId: call.sessionId } : {}), requestId, ...(httpHeaders ? { httpHeaders } : {}) },
-          (note, trace) =>
-            callTool(params, note, trace, call).then(
-              (result) => {
-                // The client has its answer before the span, metrics, log line and audit event are made.
-                respond?.(result);
-                return result;
-              },
-              (error: unknown) => {
-                throw toProtocolError(error, logger, { method: 'tools/call', scope: single ?? 'aggregate' });
-              },
-            ),
+        observed('tools/call', params, { sessionId: call.sessionId, requestId, httpHeaders }, (note, trace) =>
+          callTool(params, note, trace, call).then((result) => {
+            // The client has its answer before the span, metrics, log line and audit event are made.
+            respond?.(result);
+            return result;
+          }),
         );
     }
   }
@@ -473,19 +481,10 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     // Methods the mesh does not know by name (extensions, newer spec methods) pass through to the
     // server; a task's requests go to the bridge replica whose upstream holds the task.
     const passThrough = (method: string, params: Params, ctx: ServerContext) =>
-      observer.observe(
-        method,
-        params,
-        { ...(ctx.sessionId ? { sessionId: ctx.sessionId } : {}), requestId: ctx.mcpReq.id },
-        (note, trace) => {
-          const task = method.startsWith('tasks/') && typeof params?.taskId === 'string' ? parseReplicaBoundId(params.taskId) : undefined;
-          return forward(note, trace, single, method, params, ctx, task ? { kind: 'server', instance: task.instance } : undefined).catch(
-            (error: unknown) => {
-              throw toProtocolError(error, logger, { method, scope: single });
-            },
-          );
-        },
-      );
+      observed(method, params, { sessionId: ctx.sessionId, requestId: ctx.mcpReq.id, httpHeaders: undefined }, (note, trace) => {
+        const task = method.startsWith('tasks/') && typeof params?.taskId === 'string' ? parseReplicaBoundId(params.taskId) : undefined;
+        return forward(note, trace, single, method, params, ctx, task ? { kind: 'server', instance: task.instance } : undefined);
+      });
     server.fallbackRequestHandler = async (request, ctx) =>
       passThrough(request.method, request.params as Params, ctx as ServerContext) as never;
     // tasks/get and tasks/cancel were core methods until 2025-11-25: on 2026-07-28 the SDK dispatches

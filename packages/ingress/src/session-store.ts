@@ -6,11 +6,6 @@ import type { Logger } from '@mcp-mesh/runtime';
 
 export const SESSION_BUCKET = 'mcp_sessions';
 
-/** `mcp_sessions` for the default prefix; meshes with another prefix get their own bucket. */
-export function sessionBucketName(prefix: string | undefined): string {
-  return perPrefixName(SESSION_BUCKET, prefix);
-}
-
 /** What another ingress replica needs to continue a session: the client's initialize, replayed. */
 export const SessionRecordSchema = z.object({
   v: z.literal(1),
@@ -39,17 +34,13 @@ export class SessionStore {
 
   async open(): Promise<void> {
     try {
-      this.kv = await new Kvm(this.nc).create(sessionBucketName(this.options.prefix), { ttl: this.options.ttlMs, history: 1 });
+      this.kv = await new Kvm(this.nc).create(perPrefixName(SESSION_BUCKET, this.options.prefix), { ttl: this.options.ttlMs, history: 1 });
     } catch (error) {
       this.options.logger.warn(
         { err: error },
         'no shared session store (JetStream KV unavailable): sessions stay on the ingress that started them',
       );
     }
-  }
-
-  get shared(): boolean {
-    return this.kv !== undefined;
   }
 
   async put(id: string, record: SessionRecord): Promise<void> {
@@ -82,8 +73,13 @@ export class SessionStore {
     void this.put(id, record);
   }
 
-  async delete(id: string): Promise<void> {
+  /** Stops tracking a session this replica no longer serves (its entry stays for another replica until its TTL). */
+  forget(id: string): void {
     this.touched.delete(id);
+  }
+
+  async delete(id: string): Promise<void> {
+    this.forget(id);
     if (!this.kv) return;
     await this.kv.delete(id).catch(() => undefined);
   }

@@ -16,16 +16,16 @@ export class ViewCatalog {
     resources: new Map(),
   };
 
+  /** The servers the view draws from (its config is fixed: worked out once, not per request). */
+  readonly servers: readonly string[];
+
   constructor(
     readonly name: string,
     readonly config: ViewConfig,
     private readonly catalog: Catalog,
     private readonly options: { separator: string; listTimeoutMs: number },
-  ) {}
-
-  /** The servers the view draws from. */
-  get servers(): string[] {
-    return [...new Set([...this.config.tools, ...this.config.prompts, ...this.config.resources].map((entry) => entry.server))];
+  ) {
+    this.servers = [...new Set([...config.tools, ...config.prompts, ...config.resources].map((entry) => entry.server))];
   }
 
   /** The view's list of one kind; `visible` applies RBAC per server before renaming. */

@@ -68,6 +68,8 @@ export class Authenticator {
   readonly #keys: ApiKeyStore;
   readonly #jwt: JwtVerifier | undefined;
   readonly #metadataUrl: string | undefined;
+  /** The `scope` parameter of every challenge, fixed by the config. */
+  readonly #scope: string | undefined;
 
   constructor(options: AuthenticatorOptions) {
     this.#auth = options.auth;
@@ -81,6 +83,7 @@ export class Authenticator {
       : undefined;
     this.#metadataUrl =
       options.resourceMetadataUrl ?? (options.auth.resource ? protectedResourceMetadataUrl(options.auth.resource) : undefined);
+    this.#scope = options.auth.scopesSupported.length > 0 ? options.auth.scopesSupported.join(' ') : undefined;
   }
 
   /** Resolves once static JWT keys are imported; rejects with MESH_INVALID_CONFIG otherwise. */
@@ -167,10 +170,9 @@ export class Authenticator {
   }
 
   #challenge(error?: BearerError, description?: string): string {
-    const scope = this.#auth.scopesSupported.length > 0 ? this.#auth.scopesSupported.join(' ') : undefined;
     return bearerChallenge({
       ...(this.#metadataUrl ? { resourceMetadataUrl: this.#metadataUrl } : {}),
-      ...(scope ? { scope } : {}),
+      ...(this.#scope ? { scope: this.#scope } : {}),
       ...(error ? { error } : {}),
       ...(description ? { description } : {}),
     });

@@ -76,6 +76,8 @@ interface CompiledRule {
   readonly spec: Rule;
   readonly servers: readonly Glob[] | undefined;
   readonly byKind: Partial<Record<Exclude<TargetKind, 'server'>, readonly Glob[]>>;
+  /** Whether the rule names any of tools/prompts/resources. */
+  readonly namesKinds: boolean;
 }
 
 interface CompiledRole {
@@ -89,7 +91,8 @@ function compileRule(role: string, effect: 'allow' | 'deny', index: number, spec
   if (spec.tools) byKind.tool = globs(spec.tools);
   if (spec.prompts) byKind.prompt = globs(spec.prompts);
   if (spec.resources) byKind.resource = globs(spec.resources);
-  return { id: `rbac.roles.${role}.${effect}[${index}]`, role, effect, spec, servers: globs(spec.servers), byKind };
+  const namesKinds = Object.keys(byKind).length > 0;
+  return { id: `rbac.roles.${role}.${effect}[${index}]`, role, effect, spec, servers: globs(spec.servers), byKind, namesKinds };
 }
 
 /**
@@ -100,9 +103,8 @@ function compileRule(role: string, effect: 'allow' | 'deny', index: number, spec
  */
 function covers(rule: CompiledRule, target: Target): boolean {
   if (rule.servers && !matchesAny(rule.servers, target.server)) return false;
-  const namesKinds = Object.keys(rule.byKind).length > 0;
-  if (target.kind === TargetKind.Server) return rule.effect === 'allow' || !namesKinds;
-  if (!namesKinds) return true;
+  if (target.kind === TargetKind.Server) return rule.effect === 'allow' || !rule.namesKinds;
+  if (!rule.namesKinds) return true;
   const globs = rule.byKind[target.kind];
   return globs !== undefined && target.name !== undefined && matchesAny(globs, target.name) !== undefined;
 }
@@ -151,7 +153,8 @@ export class Authorizer {
   }
 
   can(subject: Subject, target: Target): Decision {
-    return this.#decide(subject, target).decision;
+    if (!this.#rbac) return RBAC_OFF;
+    return firstMatch(this.#rulesOf(this.rolesOf(subject)), target);
   }
 
   /** Throws MESH_FORBIDDEN naming the deciding rule when `can` says no. */
@@ -177,9 +180,11 @@ export class Authorizer {
    */
   filterList<T extends ListItem>(subject: Subject, server: string, kind: Exclude<TargetKind, 'server'>, items: readonly T[]): T[] {
     if (!this.enabled) return [...items];
+    // The subject's rules are the same for every item: gather them once.
+    const rules = this.#rulesOf(this.rolesOf(subject));
     return items.filter((item) => {
       const name = kind === TargetKind.Resource ? (item.uri ?? item.uriTemplate) : item.name;
-      return typeof name === 'string' && this.can(subject, { kind, server, name }).allowed;
+      return typeof name === 'string' && firstMatch(rules, { kind, server, name }).allowed;
     });
   }
 
@@ -190,7 +195,7 @@ export class Authorizer {
   explain(subject: Subject | string, target: Target | string): Explanation {
     const who = typeof subject === 'string' ? { principal: subject } : subject;
     const what = typeof target === 'string' ? this.#parseTarget(target) : target;
-    const { decision, rules, roles } = this.#decide(who, what, true);
+    const { decision, rules, roles } = this.#decide(who, what);
     return { principal: who.principal, target: what, roles, decision, rules };
   }
 
@@ -201,23 +206,37 @@ export class Authorizer {
     throw new MeshError('MESH_INVALID_PARAMS', `expected <server>${this.#separator}<tool> or <server>, got '${text}'`);
   }
 
-  #decide(subject: Subject, target: Target, trace = false): { decision: Decision; rules: RuleTrace[]; roles: RoleTrace[] } {
+  /** The rules of the roles, in the order they are weighed: every deny rule, then every allow rule. */
+  #rulesOf(roles: readonly RoleTrace[]): CompiledRule[] {
+    const compiled = roles.flatMap((r) => this.#roles.get(r.role) ?? []);
+    return [...compiled.flatMap((role) => role.deny), ...compiled.flatMap((role) => role.allow)];
+  }
+
+  /** The decision with every rule weighed, for an explanation. */
+  #decide(subject: Subject, target: Target): { decision: Decision; rules: RuleTrace[]; roles: RoleTrace[] } {
     const roles = this.rolesOf(subject);
     const rules: RuleTrace[] = [];
-    if (!this.#rbac) return { decision: { allowed: true, rule: 'rbac.off' }, rules, roles };
-    const compiled = roles.flatMap((r) => {
-      const role = this.#roles.get(r.role);
-      return role ? [role] : [];
-    });
+    if (!this.#rbac) return { decision: RBAC_OFF, rules, roles };
     let decision: Decision | undefined;
-    for (const rule of [...compiled.flatMap((role) => role.deny), ...compiled.flatMap((role) => role.allow)]) {
-      // Once decided, go on only to show the remaining rules in an explanation.
-      if (decision && !trace) break;
+    for (const rule of this.#rulesOf(roles)) {
       const matched = covers(rule, target);
       const decisive = matched && decision === undefined;
-      if (decisive) decision = { allowed: rule.effect === 'allow', rule: rule.id, role: rule.role };
-      if (trace) rules.push({ rule: rule.id, role: rule.role, effect: rule.effect, matched, decisive, spec: rule.spec });
+      if (decisive) decision = decide(rule);
+      rules.push({ rule: rule.id, role: rule.role, effect: rule.effect, matched, decisive, spec: rule.spec });
     }
-    return { decision: decision ?? { allowed: false, rule: 'rbac.default-deny' }, rules, roles };
+    return { decision: decision ?? DEFAULT_DENY, rules, roles };
   }
+}
+
+const RBAC_OFF: Decision = Object.freeze({ allowed: true, rule: 'rbac.off' });
+const DEFAULT_DENY: Decision = Object.freeze({ allowed: false, rule: 'rbac.default-deny' });
+
+function decide(rule: CompiledRule): Decision {
+  return { allowed: rule.effect === 'allow', rule: rule.id, role: rule.role };
+}
+
+/** The decision of the first rule that covers the target (deny rules come first), else default deny. */
+function firstMatch(rules: readonly CompiledRule[], target: Target): Decision {
+  for (const rule of rules) if (covers(rule, target)) return decide(rule);
+  return DEFAULT_DENY;
 }

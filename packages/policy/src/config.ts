@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MeshError, ServerNameSchema } from '@mcp-mesh/protocol';
+import { MeshError, ServerNameKeySchema, deepFreeze, formatIssues } from '@mcp-mesh/protocol';
 import { JwtConfigSchema } from './jwt-config.js';
 
 /**
@@ -21,11 +21,6 @@ export const ALWAYS = { when: () => true };
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 const field = (value: unknown, key: string): unknown =>
   value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
-
-const ServerKeySchema = z.string().superRefine((name, ctx) => {
-  const result = ServerNameSchema.safeParse(name);
-  if (!result.success) ctx.addIssue({ code: 'custom', message: `invalid server name '${name}': ${result.error.issues[0]?.message}` });
-});
 
 /** Role names appear in rule ids (`rbac.roles.<role>.deny[0]`), so they carry no dots. */
 export const RoleNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$/, 'role names are 1-64 of A-Z a-z 0-9 _ : - (no dots)');
@@ -147,7 +142,7 @@ export type BucketLimit = z.infer<typeof BucketLimitSchema>;
 export const RateLimitsConfigSchema = z
   .object({
     perPrincipal: BucketLimitSchema.optional(),
-    perServer: z.record(ServerKeySchema, BucketLimitSchema).default({}),
+    perServer: z.record(ServerNameKeySchema, BucketLimitSchema).default({}),
     global: BucketLimitSchema.optional(),
   })
   .strict();
@@ -166,7 +161,7 @@ export type ConcurrencyLimit = z.infer<typeof ConcurrencyLimitSchema>;
 export const ConcurrencyConfigSchema = z
   .object({
     default: ConcurrencyLimitSchema.optional(),
-    perServer: z.record(ServerKeySchema, ConcurrencyLimitSchema).default({}),
+    perServer: z.record(ServerNameKeySchema, ConcurrencyLimitSchema).default({}),
   })
   .strict();
 export type ConcurrencyConfig = z.infer<typeof ConcurrencyConfigSchema>;
@@ -191,7 +186,7 @@ export const BreakerConfigSchema = z
     errorRateWindowMs: BreakerFields.errorRateWindowMs.default(30_000),
     errorRateMinimumRps: BreakerFields.errorRateMinimumRps.default(1),
     halfOpenAfterMs: BreakerFields.halfOpenAfterMs.default(10_000),
-    perServer: z.record(ServerKeySchema, BreakerOverrideSchema).default({}),
+    perServer: z.record(ServerNameKeySchema, BreakerOverrideSchema).default({}),
   })
   .strict()
   .superRefine((breaker, ctx) => {
@@ -216,7 +211,7 @@ export const RetryConfigSchema = z
     initialDelayMs: z.number().int().min(0).max(60_000).default(100),
     maxDelayMs: z.number().int().min(0).max(300_000).default(2000),
     /** Tools that are safe to call twice, per server (globs): only these tools/call are retried. */
-    idempotentTools: z.record(ServerKeySchema, GlobListSchema).default({}),
+    idempotentTools: z.record(ServerNameKeySchema, GlobListSchema).default({}),
   })
   .strict();
 export type RetryConfig = z.infer<typeof RetryConfigSchema>;
@@ -290,21 +285,9 @@ export const PolicyConfigSchema = z
 export type PolicyConfigInput = z.input<typeof PolicyConfigSchema>;
 export type PolicyConfig = z.output<typeof PolicyConfigSchema>;
 
-/** Formats zod issues as `path: message` lines, every problem at once. */
+/** Formats zod issues of a policy config as `path: message` lines under `root`. */
 export function formatPolicyIssues(error: z.ZodError, root = 'policy'): string[] {
-  return error.issues.map((issue) => {
-    const path = [root, ...issue.path.map(String)].filter((p) => p !== '').join('.');
-    const nested = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
-    return `${path}: ${nested || issue.message}`;
-  });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
+  return formatIssues(error, root);
 }
 
 /** Validates a policy config value; throws MESH_INVALID_CONFIG listing every problem. */

@@ -134,9 +134,12 @@ export class JwtVerifier {
   readonly #config: JwtConfig;
   readonly #now: Clock;
   readonly #keys: Promise<JWTVerifyGetKey> | JWTVerifyGetKey;
+  /** A mutable copy of the (frozen) allowed algorithms, made once rather than per token. */
+  readonly #algorithms: string[];
 
   constructor(options: JwtVerifierOptions) {
     this.#config = options.config;
+    this.#algorithms = [...options.config.algorithms];
     this.#now = options.now ?? Date.now;
     const { jwksUrl, keys } = options.config;
     if (jwksUrl !== undefined) {
@@ -169,7 +172,7 @@ export class JwtVerifier {
       ({ payload } = await jwtVerify(token, keys, {
         issuer: this.#config.issuer,
         audience: this.#config.audience,
-        algorithms: [...this.#config.algorithms],
+        algorithms: this.#algorithms,
         clockTolerance: this.#config.clockSkewSec,
         currentDate: new Date(this.#now()),
         requiredClaims: ['exp'],

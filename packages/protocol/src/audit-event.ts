@@ -25,7 +25,7 @@ export const AuditEventSchema = z
     /** Unique id; also the JetStream `Nats-Msg-Id`, so a re-published event is stored once. */
     id: z.string().min(8).max(64),
     time: z.iso.datetime(),
-    kind: z.enum(['request', 'session.start', 'session.end', 'auth.failure', 'policy.denial']),
+    kind: z.enum(AuditEventKind),
     traceId: z
       .string()
       .regex(/^[0-9a-f]{32}$/)
@@ -51,7 +51,7 @@ export const AuditEventSchema = z
       .optional(),
     /** Full arguments, only when `audit.includeArguments` is enabled (and secrets redacted). */
     args: z.unknown().optional(),
-    outcome: z.enum(['ok', 'tool_error', 'error', 'denied']),
+    outcome: z.enum(AuditOutcome),
     /** The mesh's stable code, or `jsonrpc:<code>` for an upstream error. */
     errorCode: z.string().max(64).optional(),
     latencyMs: z.number().nonnegative().optional(),
@@ -66,9 +66,6 @@ export interface AuditSink {
   /** Records one event; never throws and never blocks the call it describes. */
   record(event: AuditEvent): void;
 }
-
-/** The server token of mesh-level events (sessions, auth) in audit subjects; server names never start with `_`. */
-export const MESH_AUDIT_SERVER = '_mesh';
 
 /** Random bytes for event ids, drawn 4 KiB at a time: `randomBytes(8)` per event cost ~5 µs, a pooled slice ~0.2 µs. */
 const idRandom = Buffer.alloc(4_096);

@@ -7,6 +7,7 @@ export {
   methodTokens,
   assertPrefix,
   perPrefixName,
+  MESH_AUDIT_SERVER,
 } from './subjects.js';
 export { MeshHeader, FrameKind, MeshMethod } from './headers.js';
 export { ErrorCodes, JsonRpcCode, MeshError, isErrorCode, meshCodeOf } from './errors.js';
@@ -49,5 +50,6 @@ export { HELD_INPUT_KEY, HeldInputStateSchema, encodeHeldInputState, isHeldInput
 export type { HeldInputState } from './held-input.js';
 export { ForwardedMethods, ReadOnlyMethods, isForwardedMethod, ListMethods, ListKinds } from './methods.js';
 export type { ForwardedMethod, ListKind } from './methods.js';
-export { AuditEventSchema, AuditEventKind, AuditOutcome, MESH_AUDIT_SERVER, newAuditEventId, argsDigest } from './audit-event.js';
+export { AuditEventSchema, AuditEventKind, AuditOutcome, newAuditEventId, argsDigest } from './audit-event.js';
 export type { AuditEvent, AuditSink } from './audit-event.js';
+export { ServerNameKeySchema, deepFreeze, formatIssues } from './config-schema.js';

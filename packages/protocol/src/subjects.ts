@@ -5,6 +5,9 @@
 
 export const DEFAULT_SUBJECT_PREFIX = 'mcp.v1';
 
+/** The server token of mesh-level events (sessions, auth) in audit subjects; server names never start with `_`. */
+export const MESH_AUDIT_SERVER = '_mesh';
+
 const SAFE_TOKEN = /^[A-Za-z0-9_-]+$/;
 const PREFIX_SHAPE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
@@ -77,14 +80,23 @@ export class Subjects {
     return `${this.prefix}.srv.${encodeToken(server)}.ext.${methodTokens(method)}`;
   }
 
-  /** The method carried by an extension or instance subject, from its tokens after `after` tokens. */
-  methodOf(subject: string, after: number): string {
-    return subject.split('.').slice(after).map(decodeToken).join('/');
+  /** Every extension subject of one server. */
+  extensionAll(server: string): string {
+    return `${this.prefix}.srv.${encodeToken(server)}.ext.>`;
+  }
+
+  /** The method an {@link extension} subject carries. */
+  extensionMethod(subject: string): string {
+    return this.methodAfter(subject, this.prefixTokens + 3);
   }
 
   /** `mcp.v1.session.<sid>.<method tokens>`: messages for one client session that belong to no call. */
   session(sessionId: string, method: string): string {
     return `${this.prefix}.session.${encodeToken(sessionId)}.${methodTokens(method)}`;
+  }
+
+  sessionAll(): string {
+    return `${this.prefix}.session.>`;
   }
 
   /** `mcp.v1.cancel.<server>`: every replica hears it and stops the call whose reply subject it names. */
@@ -100,6 +112,15 @@ export class Subjects {
   /** Every method subject of one bridge replica. */
   instanceAll(instance: string): string {
     return `${this.prefix}.inst.${encodeToken(instance)}.>`;
+  }
+
+  /** The method an {@link instance} subject carries. */
+  instanceMethod(subject: string): string {
+    return this.methodAfter(subject, this.prefixTokens + 2);
+  }
+
+  private methodAfter(subject: string, tokens: number): string {
+    return subject.split('.').slice(tokens).map(decodeToken).join('/');
   }
 
   /** Tokens in the prefix, to find where a subject's method tokens start. */
@@ -121,13 +142,31 @@ export class Subjects {
     return `${this.prefix}.notify.${encodeToken(server)}.${methodTokens(method)}`;
   }
 
+  notifyAll(): string {
+    return `${this.prefix}.notify.>`;
+  }
+
+  /** Whom a {@link notify} or {@link session} subject addresses: the server, or the session id. */
+  addressee(subject: string): string {
+    return decodeToken(subject.split('.')[this.prefixTokens + 1] ?? '');
+  }
+
   /** `mcp.v1.audit.<server>.<method tokens>`: captured by the MCP_AUDIT stream. */
   audit(server: string, method: string): string {
-    return `${this.prefix}.audit.${server === '_mesh' ? server : encodeToken(server)}.${methodTokens(method)}`;
+    return `${this.auditServerPrefix(server)}.${methodTokens(method)}`;
+  }
+
+  /** Every audit subject of one server: `mcp.v1.audit.<server>.>`. */
+  auditServer(server: string): string {
+    return `${this.auditServerPrefix(server)}.>`;
   }
 
   auditAll(): string {
     return `${this.prefix}.audit.>`;
+  }
+
+  private auditServerPrefix(server: string): string {
+    return `${this.prefix}.audit.${server === MESH_AUDIT_SERVER ? server : encodeToken(server)}`;
   }
 
   /** Queue group shared by every replica of one server (queue names cannot contain dots). */

@@ -1,12 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DEFAULT_SUBJECT_PREFIX, MeshError, ServerNameSchema } from '@mcp-mesh/protocol';
-
-/** Server names as record keys, with the reason a name is refused. */
-const ServerNameKeySchema = z.string().superRefine((name, ctx) => {
-  const result = ServerNameSchema.safeParse(name);
-  if (!result.success) ctx.addIssue({ code: 'custom', message: `invalid server name '${name}': ${result.error.issues[0]?.message}` });
-});
+import { DEFAULT_SUBJECT_PREFIX, MeshError, ServerNameKeySchema, deepFreeze, formatIssues } from '@mcp-mesh/protocol';
 
 const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*');
 
@@ -243,24 +237,6 @@ export interface MeshConfig {
   readonly views: Readonly<Record<string, ViewConfig>>;
   readonly cache: Readonly<Record<string, CacheRule>>;
   readonly servers: Readonly<Record<string, ServerConfig>>;
-}
-
-/** Formats zod issues as `path: message` lines, every problem at once. */
-export function formatIssues(error: z.ZodError, root = ''): string[] {
-  return error.issues.map((issue) => {
-    const path = [root, ...issue.path.map(String)].filter((p) => p !== '').join('.');
-    // A refused record key carries its reason in nested issues.
-    const nested = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
-    return `${path || '(root)'}: ${nested || issue.message}`;
-  });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** Validates a parsed config value; throws MESH_INVALID_CONFIG listing every problem. */

@@ -11,7 +11,6 @@ export {
   ViewConfigSchema,
   parseMeshConfig,
   loadMeshConfig,
-  formatIssues,
   isStdioServer,
 } from './config.js';
 export type {
@@ -30,3 +29,5 @@ export { batchWrites, connectNats } from './nats.js';
 export type { ConnectNatsOptions } from './nats.js';
 export { Shutdown } from './shutdown.js';
 export { HEAP_GROWING_PERCENT, tuneHeap } from './heap.js';
+// Kept here too: the CLI and others format option errors with it.
+export { formatIssues } from '@mcp-mesh/protocol';

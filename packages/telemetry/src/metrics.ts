@@ -47,7 +47,8 @@ export class MeshMetrics {
     const gauge = meter.createObservableGauge(Metric.BreakerState, {
       description: 'Circuit breaker state per server: 0 closed, 1 half-open, 2 open',
     });
-    const value: Record<string, number> = { closed: 0, halfOpen: 1, 'half-open': 1, open: 2, isolated: 2 };
+    // The BreakerState names; a state this map does not know reports as open.
+    const value: Record<string, number> = { closed: 0, 'half-open': 1, open: 2 };
     gauge.addCallback((result) => {
       try {
         for (const [server, state] of Object.entries(states())) result.observe(value[state] ?? 2, { [Attr.MeshServer]: server });

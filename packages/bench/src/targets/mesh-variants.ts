@@ -3,9 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '@mcp-mesh/testing';
 
 import { BusMcpSession } from '../bus-session.js';
-import { HttpMcpSession, keepAliveAgent } from '../http-session.js';
-import { ManagedProcess } from '../processes.js';
-import { httpGet, waitUntil } from '../wait.js';
+import { startHttpServer } from './http-server-target.js';
 import type { MeshTarget } from './mesh.js';
 import type { BenchTarget } from './target.js';
 
@@ -29,31 +27,18 @@ export async function startMeshBus(mesh: MeshTarget, server: string, sessions: n
 /** Prototype: the lean HTTP → NATS hop of lean-ingress.ts in front of the same bridges. */
 export async function startLeanIngress(mesh: MeshTarget, server: string, sessions: number): Promise<BenchTarget> {
   const port = await freePort();
-  const lean = new ManagedProcess({
-    name: 'lean-ingress',
-    command: process.execPath,
-    args: [LEAN_INGRESS, '--port', String(port), '--nats-url', mesh.natsUrl],
+  const lean = await startHttpServer({
+    spec: { name: 'lean-ingress', command: process.execPath, args: [LEAN_INGRESS, '--port', String(port), '--nats-url', mesh.natsUrl] },
+    port,
+    mcpPath: `/servers/${server}/mcp`,
+    sessions,
+    what: 'the lean ingress prototype to listen',
   });
-  const agent = keepAliveAgent();
-  const callers: HttpMcpSession[] = [];
-  const close = async () => {
-    await Promise.allSettled(callers.map((caller) => caller.close()));
-    agent.destroy();
-    await lean.stop();
-  };
-  try {
-    const base = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => (await httpGet(`${base}/healthz`))?.status === 200, 'the lean ingress prototype to listen', [lean]);
-    for (let i = 0; i < sessions; i++) callers.push(await HttpMcpSession.open(`${base}/servers/${server}/mcp`, agent));
-  } catch (error) {
-    await close();
-    throw error;
-  }
   return {
     id: 'lean-ingress',
     description: 'prototype (bench only): minimal HTTP → NATS hop, JSON responses, result spliced unparsed, same bridge',
-    watched: [{ role: 'ingress', pids: () => [lean.pid] }, ...mesh.watched.filter((role) => role.role !== 'ingress')],
-    callers,
-    close,
+    watched: [{ role: 'ingress', pids: () => [lean.process.pid] }, ...mesh.watched.filter((role) => role.role !== 'ingress')],
+    callers: lean.sessions,
+    close: lean.close,
   };
 }

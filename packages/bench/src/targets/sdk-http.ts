@@ -2,9 +2,7 @@ import { fileURLToPath } from 'node:url';
 
 import { freePort } from '@mcp-mesh/testing';
 
-import { HttpMcpSession, keepAliveAgent } from '../http-session.js';
-import { ManagedProcess } from '../processes.js';
-import { httpGet, waitUntil } from '../wait.js';
+import { startHttpServer } from './http-server-target.js';
 import type { BenchTarget } from './target.js';
 
 const SERVER = fileURLToPath(new URL('../sdk-http-server.js', import.meta.url));
@@ -17,27 +15,18 @@ const SERVER = fileURLToPath(new URL('../sdk-http-server.js', import.meta.url));
 export async function startSdkHttp(options: { sessions: number; json: boolean }): Promise<BenchTarget> {
   const port = await freePort();
   const args = [SERVER, '--port', String(port), ...(options.json ? ['--json'] : [])];
-  const server = new ManagedProcess({ name: 'sdk-http-server', command: process.execPath, args });
-  const agent = keepAliveAgent();
-  const sessions: HttpMcpSession[] = [];
-  const close = async () => {
-    await Promise.allSettled(sessions.map((session) => session.close()));
-    agent.destroy();
-    await server.stop();
-  };
-  try {
-    const base = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => (await httpGet(`${base}/healthz`))?.status === 200, 'the SDK HTTP server to listen', [server]);
-    for (let i = 0; i < options.sessions; i++) sessions.push(await HttpMcpSession.open(`${base}/mcp`, agent));
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  const server = await startHttpServer({
+    spec: { name: 'sdk-http-server', command: process.execPath, args },
+    port,
+    mcpPath: '/mcp',
+    sessions: options.sessions,
+    what: 'the SDK HTTP server to listen',
+  });
   return {
     id: options.json ? 'sdk-http-json' : 'sdk-http-sse',
     description: `SDK Server + NodeStreamableHTTPServerTransport answering in-process (${options.json ? 'JSON' : 'SSE'} responses), no NATS`,
-    watched: [{ role: 'server', pids: () => [server.pid] }],
-    callers: sessions,
-    close,
+    watched: [{ role: 'server', pids: () => [server.process.pid] }],
+    callers: server.sessions,
+    close: server.close,
   };
 }

@@ -1,11 +1,9 @@
 import { freePort } from '@mcp-mesh/testing';
 
-import { HttpMcpSession, keepAliveAgent } from '../http-session.js';
 import { supergatewayEntry } from '../paths.js';
 import { nodeDescendants } from '../proc-stats.js';
-import { ManagedProcess } from '../processes.js';
-import { httpGet, waitUntil } from '../wait.js';
 import type { Upstream } from './direct.js';
+import { startHttpServer } from './http-server-target.js';
 import type { BenchTarget } from './target.js';
 
 export interface SupergatewayOptions {
@@ -26,22 +24,14 @@ export async function startSupergateway(options: SupergatewayOptions): Promise<B
   const args = [supergatewayEntry(), '--stdio', stdio, '--outputTransport', 'streamableHttp', '--port', String(port)];
   args.push('--logLevel', 'none', '--healthEndpoint', '/healthz');
   if (options.mode === 'stateful') args.push('--stateful');
-  const gateway = new ManagedProcess({ name: 'supergateway', command: process.execPath, args });
-  const agent = keepAliveAgent();
-  const sessions: HttpMcpSession[] = [];
-  const close = async () => {
-    await Promise.allSettled(sessions.map((session) => session.close()));
-    agent.destroy();
-    await gateway.stop();
-  };
-  try {
-    const base = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => (await httpGet(`${base}/healthz`))?.status === 200, 'supergateway to listen', [gateway]);
-    for (let i = 0; i < options.sessions; i++) sessions.push(await HttpMcpSession.open(`${base}/mcp`, agent));
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  const server = await startHttpServer({
+    spec: { name: 'supergateway', command: process.execPath, args },
+    port,
+    mcpPath: '/mcp',
+    sessions: options.sessions,
+    what: 'supergateway to listen',
+  });
+  const gateway = server.process;
   return {
     id: options.mode === 'stateful' ? 'supergateway' : 'supergateway-stateless',
     description:
@@ -52,9 +42,9 @@ export async function startSupergateway(options: SupergatewayOptions): Promise<B
       { role: 'supergateway', pids: () => [gateway.pid] },
       { role: 'upstream', pids: () => nodeDescendants(gateway.pid), reapedBy: () => (gateway.running ? gateway.pid : undefined) },
     ],
-    callers: sessions,
+    callers: server.sessions,
     disturbsMachine: options.mode === 'stateless',
-    close,
+    close: server.close,
   };
 }
 
