@@ -1,16 +1,23 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { MeshError } from '@mcp-mesh/protocol';
-import { runAudit } from './commands/audit.js';
-import { runBridge } from './commands/bridge.js';
-import { runCall } from './commands/call.js';
-import { runConnect } from './commands/connect.js';
-import { runDoctor } from './commands/doctor.js';
-import { runExplain, runKeyCreate } from './commands/explain.js';
-import { runIngress } from './commands/ingress.js';
-import { runLs } from './commands/ls.js';
-import { runUp } from './commands/up.js';
 import { colour, warn } from './output.js';
+
+/**
+ * Each command's module is loaded when that command runs: `mcp-mesh ingress` never loads the
+ * bridge, the MCP client SDK or the audit reader (tens of MB of RSS in a long-running process).
+ */
+const commands = {
+  audit: () => import('./commands/audit.js'),
+  bridge: () => import('./commands/bridge.js'),
+  call: () => import('./commands/call.js'),
+  connect: () => import('./commands/connect.js'),
+  doctor: () => import('./commands/doctor.js'),
+  explain: () => import('./commands/explain.js'),
+  ingress: () => import('./commands/ingress.js'),
+  ls: () => import('./commands/ls.js'),
+  up: () => import('./commands/up.js'),
+};
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const logLevel = () => new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent');
@@ -49,7 +56,12 @@ program
   .option('--no-console', 'do not serve the web console at /')
   .option('--jaeger-url <url>', 'Jaeger UI the console links audit events to (default: $MCP_MESH_JAEGER_URL)')
   .addOption(logLevel())
-  .action((options) => runUp({ ...options, noAudit: options.audit === false, noConsole: options.console === false }).catch(fail));
+  .action((options) =>
+    commands
+      .up()
+      .then(({ runUp }) => runUp({ ...options, noAudit: options.audit === false, noConsole: options.console === false }))
+      .catch(fail),
+  );
 
 program
   .command('bridge')
@@ -68,7 +80,12 @@ program
   .option('--session-mode <mode>', 'shared (one upstream session per replica, default) or per-client (one per client session)')
   .addOption(logLevel())
   .argument('[command...]', 'the server command and its arguments, after --')
-  .action((command: string[], options) => runBridge({ ...options, command }).catch(fail));
+  .action((command: string[], options) =>
+    commands
+      .bridge()
+      .then(({ runBridge }) => runBridge({ ...options, command }))
+      .catch(fail),
+  );
 
 program
   .command('ingress')
@@ -85,7 +102,12 @@ program
   .option('--no-console', 'do not serve the web console at /')
   .option('--jaeger-url <url>', 'Jaeger UI the console links audit events to (default: $MCP_MESH_JAEGER_URL)')
   .addOption(logLevel())
-  .action((options) => runIngress({ ...options, noAudit: options.audit === false, noConsole: options.console === false }).catch(fail));
+  .action((options) =>
+    commands
+      .ingress()
+      .then(({ runIngress }) => runIngress({ ...options, noAudit: options.audit === false, noConsole: options.console === false }))
+      .catch(fail),
+  );
 
 program
   .command('ls')
@@ -93,7 +115,7 @@ program
   .option('--nats-url <url>', 'NATS URL')
   .option('--prefix <prefix>', 'subject prefix')
   .option('--json', 'machine-readable output')
-  .action((options) => exitWith(runLs(options)));
+  .action((options) => exitWith(commands.ls().then(({ runLs }) => runLs(options))));
 
 program
   .command('call')
@@ -104,7 +126,9 @@ program
   .option('--nats-url <url>', 'NATS URL')
   .option('--prefix <prefix>', 'subject prefix')
   .option('--timeout <ms>', 'deadline in milliseconds')
-  .action((server: string, tool: string, args: string, options) => exitWith(runCall({ ...options, server, tool, args })));
+  .action((server: string, tool: string, args: string, options) =>
+    exitWith(commands.call().then(({ runCall }) => runCall({ ...options, server, tool, args }))),
+  );
 
 program
   .command('connect')
@@ -115,7 +139,12 @@ program
     'HTTP header for every request, e.g. "Authorization: Bearer …" (repeatable; or set MCP_MESH_TOKEN)',
     collect,
   )
-  .action((url: string, options) => runConnect({ url, header: options.header ?? [] }).catch(fail));
+  .action((url: string, options) =>
+    commands
+      .connect()
+      .then(({ runConnect }) => runConnect({ url, header: options.header ?? [] }))
+      .catch(fail),
+  );
 
 program
   .command('doctor')
@@ -124,7 +153,7 @@ program
   .option('--prefix <prefix>', 'subject prefix')
   .option('--max-skew-ms <ms>', 'clock skew to report', '1000')
   .option('--json', 'machine-readable output')
-  .action((options) => exitWith(runDoctor(options)));
+  .action((options) => exitWith(commands.doctor().then(({ runDoctor }) => runDoctor(options))));
 
 program
   .command('explain')
@@ -134,7 +163,9 @@ program
   .option('-c, --config <file>', 'mesh config file with the policy', 'mesh.config.json')
   .option('--role <role>', 'a role the principal credential carries (API key or JWT roles; repeatable)', collect)
   .option('--json', 'machine-readable output')
-  .action((principal: string, target: string, options) => exitWith(runExplain({ ...options, principal, target })));
+  .action((principal: string, target: string, options) =>
+    exitWith(commands.explain().then(({ runExplain }) => runExplain({ ...options, principal, target }))),
+  );
 
 program
   .command('key')
@@ -144,7 +175,8 @@ program
   .requiredOption('--principal <name>', 'who the key authenticates')
   .option('--id <id>', 'key id (default: the principal)')
   .option('--role <role>', 'role of the key (repeatable)', collect)
-  .action((options) => {
+  .action(async (options) => {
+    const { runKeyCreate } = await commands.explain();
     try {
       process.exit(runKeyCreate({ principal: options.principal, id: options.id, roles: options.role ?? [] }));
     } catch (error) {
@@ -173,7 +205,7 @@ for (const [mode, description] of [
     .option('--limit <n>', 'at most this many events')
     .option('--json', 'one JSON object per line');
   if (mode === 'export') command.option('-o, --output <file>', 'write to this file instead of stdout');
-  command.action((options) => exitWith(runAudit(mode, options)));
+  command.action((options) => exitWith(commands.audit().then(({ runAudit }) => runAudit(mode, options))));
 }
 
 await program.parseAsync(process.argv);

