@@ -10,6 +10,7 @@ import {
   replyFromBody,
   toolCallTemplate,
 } from './jsonrpc.js';
+import { RawHttpConnection } from './raw-http.js';
 
 interface HttpReply {
   status: number;
@@ -24,13 +25,20 @@ export function keepAliveAgent(): Agent {
 }
 
 /**
- * A lean MCP Streamable HTTP client session on raw `node:http`: initialize and
- * notifications/initialized once, then POSTs of pre-serialised tools/call requests with the
- * session and protocol-version headers. Answers may be JSON or SSE; both are parsed.
+ * A lean MCP Streamable HTTP client session: initialize and notifications/initialized once over
+ * `node:http`, then the measured tools/call POSTs, pre-serialised with the session and
+ * protocol-version headers, over the session's own keep-alive connections (`RawHttpConnection`:
+ * one request string written, the response framed by hand). Answers may be JSON or SSE; both are
+ * parsed and checked.
  */
 export class HttpMcpSession implements McpCaller {
   private nextId = 1;
   private readonly headers: OutgoingHttpHeaders;
+  /** The measured calls' own keep-alive connections (see RawHttpConnection), idle ones here. */
+  private readonly idle: RawHttpConnection[] = [];
+  private readonly open = new Set<RawHttpConnection>();
+  /** Request head of a measured call, up to the content-length value. */
+  private readonly head: string;
 
   private constructor(
     private readonly url: URL,
@@ -44,6 +52,9 @@ export class HttpMcpSession implements McpCaller {
       ...(sessionId === undefined ? {} : { 'mcp-session-id': sessionId }),
       'mcp-protocol-version': BENCH_PROTOCOL_VERSION,
     };
+    const lines = [`POST ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`, 'connection: keep-alive'];
+    for (const [name, value] of Object.entries(this.headers)) lines.push(`${name}: ${String(value)}`);
+    this.head = `${lines.join('\r\n')}\r\ncontent-length: `;
   }
 
   static async open(url: string | URL, agent: Agent): Promise<HttpMcpSession> {
@@ -68,10 +79,24 @@ export class HttpMcpSession implements McpCaller {
     const body = toolCallTemplate(tool, args);
     return async () => {
       const id = this.nextId++;
-      const reply = await post(this.url, this.agent, this.headers, body(id));
+      const text = body(id);
+      const connection = this.idle.pop() ?? (await this.connect());
+      let reply;
+      try {
+        reply = await connection.send(`${this.head}${Buffer.byteLength(text)}\r\n\r\n${text}`);
+      } finally {
+        if (connection.usable) this.idle.push(connection);
+        else this.open.delete(connection);
+      }
       if (reply.status !== 200) throw new CallFailed(`HTTP ${reply.status}: ${reply.body.slice(0, 300)}`);
       checkReply(replyFromBody(reply.contentType, reply.body, id));
     };
+  }
+
+  private async connect(): Promise<RawHttpConnection> {
+    const connection = await RawHttpConnection.open(this.url);
+    this.open.add(connection);
+    return connection;
   }
 
   /** One tools/call, answering its result (for checks outside the measured loop). */
@@ -84,6 +109,9 @@ export class HttpMcpSession implements McpCaller {
 
   /** Ends the session (DELETE); a server that does not support it is fine. */
   async close(): Promise<void> {
+    for (const connection of this.open) connection.close();
+    this.open.clear();
+    this.idle.length = 0;
     if (this.sessionId === undefined) return;
     await new Promise<void>((resolve) => {
       const req = request(this.url, { method: 'DELETE', agent: this.agent, headers: this.headers }, (res) => {

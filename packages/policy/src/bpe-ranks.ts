@@ -172,8 +172,19 @@ function decodeBase64(input: Uint8Array, start: number, end: number, out: Uint8A
   return at;
 }
 
-/** Counts byte-pair-encoded tokens, reusing its scratch buffers between calls (not re-entrant; JS is single-threaded). */
+/** Pieces whose count is remembered (the oldest goes first when full). */
+const MERGE_CACHE_ENTRIES = 4096;
+/** Longer pieces are merged every time: the cache's memory stays under ~2 MB whatever the text. */
+const MERGE_CACHE_MAX_PIECE = 256;
+
+/**
+ * Counts byte-pair-encoded tokens, reusing its scratch buffers between calls (not re-entrant; JS is
+ * single-threaded). Merging a piece costs O(n²) lookups, and text repeats its pieces (words, and
+ * the 128-character cuts of a long run such as base64 or "xxxx…"), so pieces' counts are kept in a
+ * small bounded cache (a string lookup is also cheaper than encoding and hashing the bytes).
+ */
 export class BpeCounter {
+  private readonly merged = new Map<string, number>();
   private readonly split = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, O200K_TOKEN_SPLIT_REGEX.flags);
   private readonly encoder = new TextEncoder();
   private scratch = new Uint8Array(1024);
@@ -200,12 +211,21 @@ export class BpeCounter {
   }
 
   private countPiece(piece: string): number {
+    const cacheable = piece.length <= MERGE_CACHE_MAX_PIECE;
+    if (cacheable) {
+      const known = this.merged.get(piece);
+      if (known !== undefined) return known;
+    }
     if (this.scratch.length < piece.length * 3) this.grow(piece.length * 3);
     const { written } = this.encoder.encodeInto(piece, this.scratch);
     const bytes = this.scratch;
     // gpt-tokenizer looks the piece up as a string first, which a lone surrogate never matches.
-    if (piece.isWellFormed() && this.ranks.rankOf(bytes, 0, written) !== -1) return 1;
-    return this.merge(bytes, written);
+    const count = piece.isWellFormed() && this.ranks.rankOf(bytes, 0, written) !== -1 ? 1 : this.merge(bytes, written);
+    if (cacheable) {
+      if (this.merged.size >= MERGE_CACHE_ENTRIES) this.merged.delete(this.merged.keys().next().value!);
+      this.merged.set(piece, count);
+    }
+    return count;
   }
 
   /** Byte-pair merge of `bytes[0..length)`; returns how many tokens it ends with. */
