@@ -1,4 +1,4 @@
-export { Ingress } from './ingress.js';
+export { Ingress, pathOf } from './ingress.js';
 export type { IngressOptions } from './ingress.js';
 export { MeshClient, UpstreamError } from './mesh-client.js';
 export type { CallOptions } from './mesh-client.js';

@@ -100,6 +100,23 @@ const ANONYMOUS: Identity = { principal: 'anonymous', roles: [], method: AuthMet
 /** A list change relayed again (by another replica or path) within this long is the same change. */
 const NOTICE_DEDUP_MS = 250;
 const decoder = new TextDecoder();
+
+/**
+ * A path URL parsing would leave as it is: no dot segments, %-escapes, backslashes or other
+ * characters it rewrites, and not `//…` (which URL parsing reads as a host).
+ */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9_~\-/]*$/;
+
+/** The path of a request target, as `new URL(target, base).pathname` gives it (without parsing the common plain case). */
+export function pathOf(target: string): string {
+  let end = target.length;
+  const query = target.indexOf('?');
+  if (query !== -1) end = query;
+  const fragment = target.indexOf('#');
+  if (fragment !== -1 && fragment < end) end = fragment;
+  const path = end === target.length ? target : target.slice(0, end);
+  return PLAIN_PATH.test(path) ? path : new URL(target, 'http://ingress').pathname;
+}
 /** The protocol version a session's initialize negotiates: the requested one when supported, else the latest. */
 function negotiatedVersion(record: SessionRecord): string | undefined {
   const requested = (record.initialize.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
@@ -293,7 +310,7 @@ export class Ingress {
         return sendMeshError(res, new MeshError('MESH_INVALID_REQUEST', 'the request target is neither a path nor an absolute URL'));
       }
     }
-    const path = new URL(req.url ?? '/', 'http://ingress').pathname;
+    const path = pathOf(req.url ?? '/');
     try {
       await this.routePath(path, req, res);
     } catch (error) {

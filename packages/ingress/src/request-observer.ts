@@ -23,6 +23,8 @@ export interface RequestNote {
   stats: { bytes?: number; instance?: string };
   /** Answered from the response cache. */
   cached?: boolean;
+  /** Work left for after the answer (token accounting); the observer runs it first when the request finishes. */
+  afterAnswer?: () => void;
 }
 
 export interface ObserverOptions {
@@ -124,6 +126,13 @@ export class RequestObserver {
     outcome: { result?: Record<string, unknown>; errorCode?: number; meshCode?: string | undefined; message?: string },
   ): void {
     const latencyMs = performance.now() - started;
+    if (note.afterAnswer) {
+      try {
+        note.afterAnswer();
+      } catch (error) {
+        this.options.logger.warn({ err: error, method }, 'accounting after the answer failed');
+      }
+    }
     const toolError = outcome.result?.isError === true;
     const denied = outcome.meshCode !== undefined && DENIALS.has(outcome.meshCode);
     const status: AuditEvent['outcome'] = denied

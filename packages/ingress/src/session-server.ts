@@ -307,19 +307,24 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     if (cacheEntry) deps.cache!.put(cacheEntry, result);
     if (perClient && note.stats.instance) deps.state.instances.set(target, note.stats.instance);
     if (method === 'tools/call') {
-      let tokens = 0;
-      if (policy.tokenBudgets) {
-        const usage = policy.tokenBudgets.record(principal, result);
-        tokens = usage.tokens;
-        if (usage.exceeded) logger.warn({ principal, used: usage.used, limit: usage.limit }, 'token budget exceeded');
-      } else if (deps.tokens) {
-        tokens = estimateTokens(deps.tokens, resultText(result));
-      }
-      metrics.toolResultTokens.add(tokens, {
-        [Attr.MeshServer]: target,
-        [Attr.GenAiToolName]: asked.name ?? '',
-        [Attr.MeshPrincipal]: principal,
-      });
+      // Counted once the client has its answer (the observer runs this before its metrics and
+      // audit): the next call's budget check sees it, this call's latency does not pay for it.
+      const tool = asked.name ?? '';
+      note.afterAnswer = () => {
+        let tokens = 0;
+        if (policy.tokenBudgets) {
+          const usage = policy.tokenBudgets.record(principal, result);
+          tokens = usage.tokens;
+          if (usage.exceeded) logger.warn({ principal, used: usage.used, limit: usage.limit }, 'token budget exceeded');
+        } else if (deps.tokens) {
+          tokens = estimateTokens(deps.tokens, resultText(result));
+        }
+        metrics.toolResultTokens.add(tokens, {
+          [Attr.MeshServer]: target,
+          [Attr.GenAiToolName]: tool,
+          [Attr.MeshPrincipal]: principal,
+        });
+      };
     }
     return result;
   };

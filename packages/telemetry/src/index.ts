@@ -10,4 +10,4 @@ export {
 } from './propagation.js';
 export type { HeaderCarrier } from './propagation.js';
 export { meshTracer, mcpSpanName, targetAttributes, targetOf, endSpan, INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './tracer.js';
-export { MeshMetrics } from './metrics.js';
+export { LocalSum, MeshMetrics } from './metrics.js';
