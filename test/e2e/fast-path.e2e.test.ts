@@ -40,6 +40,43 @@ describe('tools/call: JSON when nothing streams, SSE when the call does', () => 
     ]);
   });
 
+  it("writes the bridge's result bytes as they came (multi-byte text, escapes, string ids), with the right length", async () => {
+    const text = `"quoted" \\ back\nslash ü€😀 ${'ß'.repeat(5_000)} \u2028 end`;
+    const session = await fetch(`${mesh.ingress.url}/servers/fix/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
+    });
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-session-id': session.headers.get('mcp-session-id')!,
+      'mcp-protocol-version': '2025-06-18',
+    };
+    await session.text();
+    await fetch(`${mesh.ingress.url}/servers/fix/mcp`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
+    for (const id of [7, 'ab"c']) {
+      const response = await fetch(`${mesh.ingress.url}/servers/fix/mcp`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text } } }),
+      });
+      expect(response.headers.get('content-type')).toBe('application/json');
+      const bytes = Buffer.from(await response.arrayBuffer());
+      expect(Number(response.headers.get('content-length'))).toBe(bytes.length);
+      expect(JSON.parse(bytes.toString('utf8'))).toEqual({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } });
+    }
+  });
+
   it('moves a call to SSE when it logs, and delivers every message and the result', async () => {
     const messages: unknown[] = [];
     const c = await client('/servers/conf/mcp', (sdk) =>
