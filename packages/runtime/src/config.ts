@@ -114,9 +114,10 @@ export const IngressConfigSchema = z
     closeSseAfterMs: z.number().int().min(50).max(3_600_000).optional(),
     allowedHosts: z.array(z.string()).default([]),
     /**
-     * Count the tokens of every tool result with a real tokenizer (gpt-tokenizer, o200k_base) for
-     * the `mcp_mesh_tool_result_tokens` metric. Its ranks cost the ingress ~24 MB of RSS; false
-     * turns the metric off (token budgets, when configured, load the tokenizer anyway).
+     * Count the tokens of every tool result with a real tokenizer (gpt-tokenizer's o200k_base
+     * ranks, held compactly) for the `mcp_mesh_tool_result_tokens` metric, after each answer is
+     * sent. The ranks cost the ingress ~7 MB of RSS; false turns the metric off (token budgets,
+     * when configured, load the tokenizer anyway).
      */
     countTokens: z.boolean().default(true),
   })

@@ -76,7 +76,7 @@ export async function runBridge(input: unknown, env: NodeJS.ProcessEnv = process
     mixin: () => traceFields(),
   });
   const resolved = await resolveServer(options);
-  const telemetry = startTelemetry({
+  const telemetry = await startTelemetry({
     serviceName: `mcp-mesh-bridge-${options.name}`,
     env,
     metrics: options.metricsPort === undefined ? { kind: 'off' } : { kind: 'port', port: options.metricsPort },

@@ -72,7 +72,7 @@ export async function runIngress(input: unknown, env: NodeJS.ProcessEnv = proces
   const policy = await policyFrom(file?.policy, flags.config ?? 'flags', base.separator);
   const config = ingressConfigFrom(base, flags, requiresAuthentication(policy));
   const logger = createLogger({ name: 'mcp-mesh-ingress', level: flags.logLevel, mixin: () => traceFields() });
-  const telemetry = startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
+  const telemetry = await startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
   const nc = await connectNats({ url: natsUrlFrom(flags.natsUrl, env, file?.nats.url), name: 'mcp-mesh-ingress' });
   const shutdown = new Shutdown(logger).listen();
   shutdown.add('telemetry', () => telemetry.shutdown());

@@ -60,7 +60,7 @@ export async function runUp(input: unknown, env: NodeJS.ProcessEnv = process.env
   const policy = await policyFrom(config.policy, configPath, config.ingress.separator);
   const ingressConfig = ingressConfigFrom(config.ingress, options, requiresAuthentication(policy));
   const logger = createLogger({ name: 'mcp-mesh', level: options.logLevel, mixin: () => traceFields() });
-  const telemetry = startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
+  const telemetry = await startTelemetry({ serviceName: 'mcp-mesh-ingress', env, metrics: { kind: 'handler' } });
   const shutdown = new Shutdown(logger).listen();
   shutdown.add('telemetry', () => telemetry.shutdown());
   const names = Object.keys(config.servers);
