@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseResponse, RawHttpConnection } from '../../packages/bench/src/raw-http.js';
 
@@ -29,6 +29,20 @@ describe("the load generator's raw HTTP/1.1 framing", () => {
       'without content-length or chunked',
     );
     expect(() => parseResponse(bytes('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n'))).toThrow('malformed chunk size');
+  });
+
+  it('rejects the call (never hangs) when the server sends more than one response', async () => {
+    const server = createTcpServer((socket) =>
+      socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n')),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const connection = await RawHttpConnection.open(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
+      await expect(connection.send('POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n')).rejects.toThrow('bytes after the response');
+      expect(connection.usable).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 
   describe('against node:http', () => {

@@ -61,4 +61,22 @@ describe('LocalSum: sums per attribute set, exported by an observable instrument
     await provider.shutdown();
     expect(metrics).toBeDefined();
   });
+
+  it('keeps at most MAX_ATTRIBUTE_SETS sets; the rest is summed under otel.metric.overflow', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const calls = new LocalSum(provider.getMeter('test'), 'calls', { description: 'calls', monotonic: true });
+    for (let i = 0; i < LocalSum.MAX_ATTRIBUTE_SETS + 500; i++) calls.add(1, { tool: `client-chosen-${i}` });
+    calls.add(1, { tool: 'client-chosen-0' });
+    await reader.forceFlush();
+    const points = exporter
+      .getMetrics()
+      .flatMap((m) => m.scopeMetrics.flatMap((s) => s.metrics))
+      .flatMap((m) => m.dataPoints);
+    expect(points).toHaveLength(LocalSum.MAX_ATTRIBUTE_SETS + 1);
+    expect(points.find((p) => p.attributes['otel.metric.overflow'] === true)?.value).toBe(500);
+    expect(calls.valueOf({ tool: 'client-chosen-0' })).toBe(2);
+    await provider.shutdown();
+  });
 });

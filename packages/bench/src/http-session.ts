@@ -80,7 +80,13 @@ export class HttpMcpSession implements McpCaller {
     return async () => {
       const id = this.nextId++;
       const text = body(id);
-      const connection = this.idle.pop() ?? (await this.connect());
+      let connection = this.idle.pop();
+      // The server may have closed an idle connection (keep-alive timeout) since its last call.
+      while (connection && !connection.usable) {
+        this.open.delete(connection);
+        connection = this.idle.pop();
+      }
+      connection ??= await this.connect();
       let reply;
       try {
         reply = await connection.send(`${this.head}${Buffer.byteLength(text)}\r\n\r\n${text}`);

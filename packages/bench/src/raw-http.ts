@@ -32,7 +32,8 @@ export class RawHttpConnection {
 
   static open(url: URL): Promise<RawHttpConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: url.hostname, port: Number(url.port || 80) });
+      // URL keeps the brackets of an IPv6 literal; connect() wants the address alone.
+      const socket = connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80) });
       socket.once('connect', () => {
         socket.off('error', reject);
         resolve(new RawHttpConnection(socket));
@@ -82,7 +83,9 @@ export class RawHttpConnection {
     const pending = this.pending;
     this.pending = undefined;
     if (parsed.end !== this.buffered.length) {
-      this.fail(new Error(`${this.buffered.length - parsed.end} bytes after the response that nobody asked for`));
+      const error = new Error(`${this.buffered.length - parsed.end} bytes after the response that nobody asked for`);
+      this.fail(error);
+      pending?.reject(error);
       this.socket.destroy();
       return;
     }

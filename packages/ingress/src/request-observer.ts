@@ -125,7 +125,6 @@ export class RequestObserver {
     started: number,
     outcome: { result?: Record<string, unknown>; errorCode?: number; meshCode?: string | undefined; message?: string },
   ): void {
-    const latencyMs = performance.now() - started;
     if (note.afterAnswer) {
       try {
         note.afterAnswer();
@@ -133,6 +132,8 @@ export class RequestObserver {
         this.options.logger.warn({ err: error, method }, 'accounting after the answer failed');
       }
     }
+    // As before token accounting moved here: the duration includes it (the SDK path's client waits for it).
+    const latencyMs = performance.now() - started;
     const toolError = outcome.result?.isError === true;
     const denied = outcome.meshCode !== undefined && DENIALS.has(outcome.meshCode);
     const status: AuditEvent['outcome'] = denied

@@ -146,6 +146,7 @@ export class JwtVerifier {
     if (jwksUrl !== undefined) {
       const config = { ...options.config, jwksUrl };
       this.#keys = loadJose().then((jose) => remoteKeys(jose, config, options.fetch));
+      this.#keys.catch(() => undefined); // reported by ready() and by every verify()
     } else if (keys !== undefined) {
       const imported = loadJose().then((jose) => staticKeys(jose, keys));
       imported.catch(() => undefined); // reported by ready() and by every verify()

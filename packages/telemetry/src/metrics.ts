@@ -13,23 +13,35 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
  * same names and attributes, as the synchronous counters they replace.
  */
 export class LocalSum {
+  /**
+   * Attribute sets kept per instrument; later sets share one overflow entry. With it, 2 000 points:
+   * the SDK's default cardinality limit, which would otherwise cut the export itself.
+   */
+  static readonly MAX_ATTRIBUTE_SETS = 1999;
   private readonly sums = new Map<string, { attributes: Attributes; value: number }>();
+  private readonly overflow = { attributes: { 'otel.metric.overflow': true } as Attributes, value: 0 };
 
   constructor(meter: Meter, name: string, options: { description: string; unit?: string; monotonic: boolean }) {
     const { monotonic, ...described } = options;
     const instrument = monotonic ? meter.createObservableCounter(name, described) : meter.createObservableUpDownCounter(name, described);
     instrument.addCallback((result) => {
       for (const { attributes, value } of this.sums.values()) result.observe(value, attributes);
+      if (this.overflow.value !== 0) result.observe(this.overflow.value, this.overflow.attributes);
     });
   }
 
-  /** Adds `value` to the sum of `attributes` (string values only; never throws). */
+  /**
+   * Adds `value` to the sum of `attributes` (string values only; never throws). Some attribute
+   * values come from clients (tool names, methods, principals): past MAX_ATTRIBUTE_SETS sets, the
+   * rest is summed under `otel.metric.overflow=true`, so memory stays bounded.
+   */
   add(value: number, attributes: Readonly<Record<string, string>>): void {
     let key = '';
     for (const name in attributes) key += `${name}\u0001${attributes[name]}\u0002`;
     const entry = this.sums.get(key);
     if (entry) entry.value += value;
-    else this.sums.set(key, { attributes: { ...attributes }, value });
+    else if (this.sums.size < LocalSum.MAX_ATTRIBUTE_SETS) this.sums.set(key, { attributes: { ...attributes }, value });
+    else this.overflow.value += value;
   }
 
   /** The current sum of an attribute set (tests, health views). */
