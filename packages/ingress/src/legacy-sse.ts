@@ -27,6 +27,8 @@ export class LegacySseSessions {
 
   async open(scope: Scope, base: string, identity: Identity, res: ServerResponse): Promise<void> {
     const { SSEServerTransport } = await (legacySdk ??= import('@modelcontextprotocol/server-legacy/sse'));
+    // The client may have gone while the transport's module loaded: nothing to open for it.
+    if (res.destroyed || res.writableEnded) return;
     const transport = new SSEServerTransport(`${base}/messages`, res);
     const server = this.build(scope, identity);
     const session: LegacySession = { transport, server, principal: identity.principal, scope: base };
