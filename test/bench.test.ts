@@ -47,6 +47,9 @@ describe('bench harness against mcp-mesh', () => {
     expect(result.calls).toBe(20);
     const roles = result.processes.map((p) => p.role);
     expect(roles).toEqual(['ingress', 'bridge', 'nats-server', 'upstream', 'load-generator']);
+    // The machine-speed probe ran around the measurement (1 = as fast as at its first probe).
+    expect(result.roundsMachineSpeed).toHaveLength(1);
+    expect(result.roundsMachineSpeed![0]).toBeGreaterThan(0);
     for (const process of result.processes) {
       expect(process.peakRssMB).toBeGreaterThan(0);
       expect(process.cpuUsPerCall).toBeGreaterThanOrEqual(0);

@@ -1,4 +1,5 @@
 import type { BenchReport, TargetResult } from './results.js';
+import { SLOWED_BELOW } from './machine-speed.js';
 
 const TARGET_ORDER = ['direct', 'direct-sdk', 'supergateway', 'supergateway-stateless', 'mesh', 'sdk-http-sse', 'sdk-http-json'];
 
@@ -31,7 +32,7 @@ export function resultsTable(report: BenchReport): string {
     lines.push(
       `| ${r.workload} | ${r.target} | ${r.callsPerSec.toFixed(0)} | ${fixed(r.latencyMs.p50, 2)} | ${fixed(r.latencyMs.p95, 2)} | ` +
         `${fixed(r.latencyMs.p99, 2)} | ${r.errors} | ${proxyRss} | ${proxyCpu} | ${cpu(r, 'upstream') || '–'} | ` +
-        `${cpu(r, 'load-generator')} | ${r.foreignCpuPercent} | ${r.roundsCallsPerSec?.map((value) => value.toFixed(0)).join(' / ') ?? ''} |`,
+        `${cpu(r, 'load-generator')} | ${r.foreignCpuPercent} | ${roundsCell(r)} |`,
     );
   }
   return lines.join('\n');
@@ -64,7 +65,7 @@ export function fanoutTable(report: BenchReport): string {
     const cost = `${f.hashMs} ms (${f.hashIterations} rounds)`;
     const row = (label: string, r: TargetResult, speedup: string) =>
       `| ${cost} | ${label} | ${r.callsPerSec.toFixed(0)} | ${fixed(r.latencyMs.p50, 2)} | ${fixed(r.latencyMs.p99, 2)} | ${r.errors} | ` +
-      `${cpu(r, 'upstream')} | ${r.foreignCpuPercent} | ${r.roundsCallsPerSec?.map((value) => value.toFixed(0)).join(' / ') ?? ''} | ${speedup} |`;
+      `${cpu(r, 'upstream')} | ${r.foreignCpuPercent} | ${roundsCell(r)} | ${speedup} |`;
     lines.push(row('1 replica', f.one, ''), row('2 replicas', f.two, `**${f.speedup}x**`));
   }
   lines.push('', `Replicas answering a burst of 32 calls: ${levels[0]!.replicasAnswering}.`);
@@ -125,4 +126,15 @@ export function renderReport(report: BenchReport): string {
     '',
     checksTable(report),
   ].join('\n');
+}
+
+/** calls/s per round; a round the machine slowed (machine-speed probe below 0.8) is marked with its speed. */
+function roundsCell(r: TargetResult): string {
+  const speeds = r.roundsMachineSpeed ?? [];
+  return (r.roundsCallsPerSec ?? [])
+    .map((value, i) => {
+      const speed = speeds[i];
+      return speed !== undefined && speed < SLOWED_BELOW ? `${value.toFixed(0)} (machine ×${speed.toFixed(2)})` : value.toFixed(0);
+    })
+    .join(' / ');
 }

@@ -16,6 +16,12 @@ export interface TargetResult extends Measurement {
   foreignCpuPercent: number;
   /** calls/s of each interleaved round, when there were several (their spread shows the noise). */
   roundsCallsPerSec?: number[];
+  /**
+   * The machine's CPU speed around each round (1 = as at the start of the run; the lower of a
+   * probe before and one after the round), see machine-speed.ts. Below 0.8 the round was slowed
+   * by the machine, not by the target.
+   */
+  roundsMachineSpeed?: number[];
 }
 
 export interface FanoutResult {

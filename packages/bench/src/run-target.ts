@@ -1,4 +1,5 @@
 import { combineSamples, measureSamples, round, type Samples, type Workload } from './load.js';
+import { machineSpeed, SLOWED_BELOW } from './machine-speed.js';
 import { UsageSampler, type ProcessUsage } from './proc-stats.js';
 import { QUIET_SAMPLE_MS, waitForQuiet } from './quiet.js';
 import type { TargetResult } from './results.js';
@@ -19,6 +20,8 @@ interface Part {
   samples: Samples;
   usage: ProcessUsage[];
   foreignCpuPercent: number;
+  /** The lower of the machine-speed probes before and after the part. */
+  speed: number;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function measureInterleaved(
 
 async function measurePart(target: BenchTarget, workload: Workload, options: MeasureTargetOptions): Promise<Part> {
   await quiet(options);
+  const speedBefore = machineSpeed();
   // The load generator is watched too: its CPU shows whether the client, not the target, is the limit.
   const sampler = new UsageSampler([...target.watched, { role: 'load-generator', pids: () => [process.pid] }]);
   let usage;
@@ -87,7 +91,12 @@ async function measurePart(target: BenchTarget, workload: Workload, options: Mea
   } finally {
     usage = sampler.stop();
   }
-  return { samples, usage: usage.processes, foreignCpuPercent: usage.machine.foreignCpuPercent };
+  return {
+    samples,
+    usage: usage.processes,
+    foreignCpuPercent: usage.machine.foreignCpuPercent,
+    speed: Math.min(speedBefore, machineSpeed()),
+  };
 }
 
 /** Waits for a quiet machine within the per-wait limit and what is left of the run's budget. */
@@ -109,6 +118,7 @@ function toResult(target: string, parts: readonly Part[]): TargetResult {
     ...measurement,
     foreignCpuPercent: elapsed > 0 ? Math.round(foreign / elapsed) : 0,
     ...(parts.length > 1 ? { roundsCallsPerSec: parts.map((part) => part.samples.measurement.callsPerSec) } : {}),
+    roundsMachineSpeed: parts.map((part) => part.speed),
     processes: roles.map((role) => {
       const usages = parts.map((part) => part.usage.find((usage) => usage.role === role)!);
       const cpuMs = usages.reduce((sum, usage) => sum + usage.cpuMs, 0);
@@ -152,6 +162,7 @@ export function combineResults(parts: readonly TargetResult[], target: string): 
     foreignCpuPercent:
       elapsedMs > 0 ? Math.round(parts.reduce((sum, part) => sum + part.foreignCpuPercent * part.elapsedMs, 0) / elapsedMs) : 0,
     ...(parts.length > 1 ? { roundsCallsPerSec: parts.map((part) => part.callsPerSec) } : {}),
+    roundsMachineSpeed: parts.flatMap((part) => part.roundsMachineSpeed ?? []),
     processes: first.processes.map((process) => {
       const same = parts.map((part) => part.processes.find((candidate) => candidate.role === process.role)!);
       return {
@@ -170,9 +181,21 @@ export function describeResult(result: TargetResult): string {
   const errors = result.errors > 0 ? `  ERRORS ${result.errors} (${result.firstError})` : '';
   const rounds = result.roundsCallsPerSec ? `  rounds ${result.roundsCallsPerSec.map((value) => value.toFixed(0)).join('/')}` : '';
   const noisy = result.foreignCpuPercent >= 10 ? `  [other processes used ${result.foreignCpuPercent}% of the CPU]` : '';
+  const slowest = Math.min(...(result.roundsMachineSpeed ?? [1]));
+  const slowed =
+    slowest < SLOWED_BELOW ? `  [machine slowed to ${slowest.toFixed(2)} of its speed at the start: ${slowedRounds(result)}]` : '';
   return (
     `  ${result.target.padEnd(22)} ${result.workload.padEnd(12)} ${result.callsPerSec.toFixed(0).padStart(7)} calls/s` +
-    `  p50 ${p50.toFixed(2)}  p95 ${p95.toFixed(2)}  p99 ${p99.toFixed(2)} ms  (${result.calls} calls)${rounds}${errors}${noisy}\n` +
+    `  p50 ${p50.toFixed(2)}  p95 ${p95.toFixed(2)}  p99 ${p99.toFixed(2)} ms  (${result.calls} calls)${rounds}${errors}${noisy}${slowed}\n` +
     `  ${''.padEnd(22)} ${processes}`
   );
+}
+
+/** Which rounds ran on a slowed machine, e.g. "round 3 at 0.26". */
+export function slowedRounds(result: TargetResult): string {
+  return (result.roundsMachineSpeed ?? [])
+    .map((speed, i) => ({ speed, round: i + 1 }))
+    .filter(({ speed }) => speed < SLOWED_BELOW)
+    .map(({ speed, round }) => `round ${round} at ${speed.toFixed(2)}`)
+    .join(', ');
 }
