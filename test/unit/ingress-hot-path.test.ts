@@ -41,7 +41,7 @@ describe('LocalSum: sums per attribute set, exported by an observable instrument
     inFlight.add(1, { method: 'tools/call' });
     inFlight.add(1, { method: 'tools/call' });
     inFlight.add(-1, { method: 'tools/call' });
-    expect(calls.valueOf({ server: 'a', tool: 'x' })).toBe(3);
+    expect(calls.sumOf({ server: 'a', tool: 'x' })).toBe(3);
     await reader.forceFlush();
     const points = (name: string) =>
       exporter
@@ -76,7 +76,7 @@ describe('LocalSum: sums per attribute set, exported by an observable instrument
       .flatMap((m) => m.dataPoints);
     expect(points).toHaveLength(LocalSum.MAX_ATTRIBUTE_SETS + 1);
     expect(points.find((p) => p.attributes['otel.metric.overflow'] === true)?.value).toBe(500);
-    expect(calls.valueOf({ tool: 'client-chosen-0' })).toBe(2);
+    expect(calls.sumOf({ tool: 'client-chosen-0' })).toBe(2);
     await provider.shutdown();
   });
 });

@@ -82,7 +82,7 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
   private readonly cursorTick = () => void this.saveCursor();
   private readonly tick = () => {
     this.timer = undefined;
-    void this.startWriter(false);
+    void this.startWriter();
   };
   /** Called after lines become durable. */
   onDurable?: () => void;
@@ -153,7 +153,7 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
     if (this.buffer.length >= this.maxBatchLines) {
       clearTimeout(this.timer);
       this.timer = undefined;
-      void this.startWriter(false);
+      void this.startWriter();
     } else this.timer ??= setTimeout(this.tick, this.flushMs);
   }
 
@@ -167,13 +167,13 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
       if (this.buffer.length === 0 || !this.handle) return;
       clearTimeout(this.timer);
       this.timer = undefined;
-      const error = await this.startWriter(true);
+      const error = await this.startWriter();
       if (error) throw error;
     }
   }
 
-  private startWriter(all: boolean): Promise<Error | undefined> {
-    this.writing ??= this.writeBatches(all).then(
+  private startWriter(): Promise<Error | undefined> {
+    this.writing ??= this.writeBatches().then(
       () => this.writerDone(undefined),
       (error: unknown) => {
         // The lines stay queued; the next tick retries.
@@ -190,11 +190,11 @@ export class Outbox<E extends OutboxEntry = OutboxEntry> {
     return error;
   }
 
-  /** One batch, then more while a full batch waits (or, for `flush()`, while anything waits). */
-  private async writeBatches(all: boolean): Promise<void> {
+  /** One batch, then more while a full batch waits (`flush()` starts writers until nothing waits). */
+  private async writeBatches(): Promise<void> {
     do {
       await this.writeBatch();
-    } while (this.handle && (this.buffer.length >= this.maxBatchLines || (all && this.buffer.length > 0)));
+    } while (this.handle && this.buffer.length >= this.maxBatchLines);
   }
 
   private async writeBatch(): Promise<void> {

@@ -22,6 +22,8 @@ import { argsDigest, newAuditEventId, type AuditEvent } from '@mcp-mesh/protocol
 import { NatsServer } from '@mcp-mesh/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
+import { median } from './load.js';
+
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 interface Sample {
@@ -98,7 +100,9 @@ async function drive(n: number, rate: number, each: (i: number) => void): Promis
   return callMs;
 }
 
-async function plainPublish(nc: NatsConnection, lines: string[], rate: number): Promise<Sample> {
+async function plainPublish(nc: NatsConnection, events: readonly AuditEvent[], rate: number): Promise<Sample> {
+  // Serialised before the clock starts: the baseline is the publishing alone.
+  const lines = events.map((event) => JSON.stringify(event));
   return timed(lines.length, async () => {
     const callMs = await drive(lines.length, rate, (i) => nc.publish('bench.audit.baseline', lines[i]!));
     await nc.flush();
@@ -137,11 +141,6 @@ async function record(nc: NatsConnection, events: AuditEvent[], rate: number, op
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 const fmt = (value: number, digits = 1) => value.toFixed(digits);
 
 async function main(): Promise<void> {
@@ -177,40 +176,22 @@ async function main(): Promise<void> {
   const add = (name: string, sample: Sample) => (samples[name] ??= []).push(sample);
   try {
     // Warm-up (JIT, the stream, the file system), not counted.
+    const events = (count: number) => Array.from({ length: count }, (_, i) => buildEvent(i));
     await construct(2_000);
-    await plainPublish(
-      nc,
-      Array.from({ length: 2_000 }, (_, i) => JSON.stringify(buildEvent(i))),
-      0,
-    );
-    await record(
-      nc,
-      Array.from({ length: 2_000 }, (_, i) => buildEvent(i)),
-      0,
-      recordOptions,
-    );
+    const warm = events(2_000);
+    await plainPublish(nc, warm, 0);
+    await record(nc, warm, 0, recordOptions);
     for (let round = 0; round < rounds; round++) {
       add('construct', await construct(n));
-      const burst = Array.from({ length: n }, (_, i) => buildEvent(i));
-      add(
-        'publish-burst',
-        await plainPublish(
-          nc,
-          burst.map((event) => JSON.stringify(event)),
-          0,
-        ),
-      );
-      add('record-burst', await record(nc, burst, 0, recordOptions));
-      const steady = Array.from({ length: paced }, (_, i) => buildEvent(i));
-      add(
-        'publish-paced',
-        await plainPublish(
-          nc,
-          steady.map((event) => JSON.stringify(event)),
-          rate,
-        ),
-      );
-      add('record-paced', await record(nc, steady, rate, recordOptions));
+      // The same events through the plain-publish baseline and through the publisher, as a burst and paced.
+      for (const [phase, count, pace] of [
+        ['burst', n, 0],
+        ['paced', paced, rate],
+      ] as const) {
+        const batch = events(count);
+        add(`publish-${phase}`, await plainPublish(nc, batch, pace));
+        add(`record-${phase}`, await record(nc, batch, pace, recordOptions));
+      }
       out(`round ${round + 1}/${rounds} done`);
     }
   } finally {

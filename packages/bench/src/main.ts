@@ -45,16 +45,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if ('render' in options) {
-    const report = JSON.parse(await readFile(options.render, 'utf8')) as BenchReport | SoakReport;
-    if (report.mode === 'soak') {
-      out(renderSoak(report));
-      if (options.docs)
-        out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${(await updateSoakDocs(options.docs, report)).join(', ')})`);
-      return 0;
-    }
-    out(renderReport(report));
-    if (report.profile) out(`\n${profileTable(report)}`);
-    if (options.docs) out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${(await updateDocs(options.docs, report)).join(', ')})`);
+    await present(JSON.parse(await readFile(options.render, 'utf8')) as BenchReport | SoakReport, options.docs);
     return 0;
   }
   if (options.soak) return soak(options);
@@ -65,19 +56,9 @@ async function main(): Promise<number> {
     ...(process.stdout.isTTY ? { tick: (line: string) => process.stdout.write(`\r${line}\x1b[K`) } : {}),
   });
 
-  await writeResults(options.out, `${JSON.stringify(report, null, 2)}\n`);
+  await writeResults(options.out, report);
   out('');
-  out(renderReport(report));
-  if (report.profile) {
-    out('');
-    out(profileTable(report));
-  }
-  out('');
-  out(`results: ${relative(REPO_ROOT, options.out)}`);
-  if (options.docs) {
-    const sections = await docsOrWarn(updateDocs(options.docs, report));
-    if (sections.length > 0) out(`docs: ${relative(REPO_ROOT, options.docs)} (sections ${sections.join(', ')})`);
-  }
+  await present(report, options.docs);
   out(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const failed = [...report.results, ...(report.fanout ?? []).flatMap((f) => [f.one, f.two])].filter((result) => result.errors > 0);
   if (failed.length > 0) {
@@ -91,19 +72,9 @@ async function main(): Promise<number> {
 async function soak(options: BenchOptions): Promise<number> {
   const started = Date.now();
   const report = await runSoak(options, out);
-  await writeResults(options.out, `${JSON.stringify(report, null, 1)}\n`);
+  await writeResults(options.out, report);
   out('');
-  out(renderSoak(report));
-  out('');
-  out(`results: ${relative(REPO_ROOT, options.out)}`);
-  if (options.docs) {
-    const sections = await docsOrWarn(updateSoakDocs(options.docs, report));
-    out(
-      sections.length > 0
-        ? `docs: ${relative(REPO_ROOT, options.docs)} (sections ${sections.join(', ')})`
-        : 'docs: no soak section markers found',
-    );
-  }
+  await present(report, options.docs);
   out(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (report.totals.errors > 0) {
     out(`the soak had ${report.totals.errors} failed calls (first: ${report.totals.firstError})`);
@@ -112,9 +83,23 @@ async function soak(options: BenchOptions): Promise<number> {
   return 0;
 }
 
-async function writeResults(path: string, json: string): Promise<void> {
+async function writeResults(path: string, report: BenchReport | SoakReport): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, json);
+  await writeFile(path, `${JSON.stringify(report, null, report.mode === 'soak' ? 1 : 2)}\n`);
+  out(`results: ${relative(REPO_ROOT, path)}`);
+}
+
+/** Prints a report of either kind and, when asked, rewrites its sections of the docs. */
+async function present(report: BenchReport | SoakReport, docs: string | undefined): Promise<void> {
+  if (report.mode === 'soak') out(renderSoak(report));
+  else out(report.profile ? `${renderReport(report)}\n\n${profileTable(report)}` : renderReport(report));
+  if (!docs) return;
+  const sections = await docsOrWarn(report.mode === 'soak' ? updateSoakDocs(docs, report) : updateDocs(docs, report));
+  out(
+    sections.length > 0
+      ? `docs: ${relative(REPO_ROOT, docs)} (sections ${sections.join(', ')})`
+      : `docs: no section markers found in ${docs}`,
+  );
 }
 
 /** A docs update that fails is reported and leaves the run's outcome alone; answers the sections updated. */

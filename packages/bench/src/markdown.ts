@@ -1,4 +1,4 @@
-import type { BenchReport, TargetResult } from './results.js';
+import type { BenchReport, TargetCheck, TargetResult } from './results.js';
 import { SLOWED_BELOW } from './machine-speed.js';
 
 const TARGET_ORDER = ['direct', 'direct-sdk', 'supergateway', 'supergateway-stateless', 'mesh', 'sdk-http-sse', 'sdk-http-json'];
@@ -7,7 +7,8 @@ function fixed(value: number | null | undefined, digits: number): string {
   return value === null || value === undefined ? '–' : value.toFixed(digits);
 }
 
-function short(role: string): string {
+/** A process role as table cells name it. */
+export function short(role: string): string {
   return role === 'nats-server' ? 'nats' : role;
 }
 
@@ -72,9 +73,10 @@ export function fanoutTable(report: BenchReport): string {
   return lines.join('\n');
 }
 
-export function checksTable(report: BenchReport): string {
+/** The issue's targets with what was measured (the main run's and the soak's). */
+export function checksTable(checks: readonly TargetCheck[]): string {
   const lines = ['| target of the issue | measured | threshold | met |', '|---|---:|---|---|'];
-  for (const check of report.checks) {
+  for (const check of checks) {
     const met = check.met === null ? 'not measured' : check.met ? '**yes**' : '**no**';
     lines.push(`| ${check.description} | ${fixed(check.value, check.id === 'added-p50-c1' ? 3 : 2)} | ${check.threshold} | ${met} |`);
   }
@@ -124,7 +126,7 @@ export function renderReport(report: BenchReport): string {
     '',
     fanoutTable(report),
     '',
-    checksTable(report),
+    checksTable(report.checks),
   ].join('\n');
 }
 

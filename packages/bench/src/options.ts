@@ -131,6 +131,8 @@ export function parseOptions(argv: string[]): BenchOptions | RenderOptions | 'he
   const ingressNodeArgs = words(values['ingress-node-args']);
   const ingressArgs = words(values['ingress-args']);
   const experiment = (ingressNodeArgs?.length ?? 0) + (ingressArgs?.length ?? 0) > 0;
+  // Only the soak starts its ingress with extra arguments; a full run would ignore them.
+  if (experiment && !soak) throw new Error('--ingress-args and --ingress-node-args apply to --soak only');
   const defaultOut = soak
     ? experiment
       ? 'bench/results/soak-experiment.json.tmp'

@@ -1,10 +1,7 @@
+import { checksTable, short } from './markdown.js';
 import { SOAK_LIMITS, SOAK_ROLES, type SoakHeapSample, type SoakReport } from './soak-report.js';
 
 const COLUMNS = 10;
-
-function short(role: string): string {
-  return role === 'nats-server' ? 'nats' : role;
-}
 
 function machineLine(report: SoakReport): string {
   const m = report.machine;
@@ -18,15 +15,6 @@ function machineLine(report: SoakReport): string {
     `\`${s.tool}\` at c=${s.concurrency} over ${s.sessions} sessions for ${s.minutes} min without pause; warm-up ` +
     `${s.warmupSeconds} s; RSS sampled every ${s.sampleMs / 1000} s; end points are medians over ${s.windowSeconds} s.${flags}`
   );
-}
-
-function verdicts(report: SoakReport): string {
-  const lines = ['| target of the issue | measured | threshold | met |', '|---|---:|---|---|'];
-  for (const check of report.checks) {
-    const met = check.met === null ? 'not measured' : check.met ? '**yes**' : '**no**';
-    lines.push(`| ${check.description} | ${check.value ?? '–'} | ${check.threshold} | ${met} |`);
-  }
-  return lines.join('\n');
 }
 
 function summaryTable(report: SoakReport): string {
@@ -105,7 +93,7 @@ export function renderSoak(report: SoakReport): string {
     '',
     `${t.calls} calls, ${t.callsPerSec} calls/s after warm-up, other load ${t.foreignCpuPercent} %.${errors}`,
     '',
-    verdicts(report),
+    checksTable(report.checks),
     '',
     summaryTable(report),
     '',

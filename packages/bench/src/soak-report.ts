@@ -1,4 +1,4 @@
-import { round } from './load.js';
+import { median, round } from './load.js';
 import type { BenchReport, TargetCheck } from './results.js';
 
 /** The roles whose memory the soak follows (the upstream and the load generator are not the mesh's). */
@@ -94,13 +94,6 @@ export interface SoakReport {
   samples: SoakSample[];
   /** Memory probe lines of the ingress and the bridge, when they could be read. */
   heap: Record<string, SoakHeapSample[]>;
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Least-squares slope of y against x (0 with fewer than two distinct x). */

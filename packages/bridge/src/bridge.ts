@@ -299,7 +299,7 @@ export class Bridge {
       const callDeadline = Math.min(deadline, Date.now() + (this.options.config.timeoutMs ?? Number.POSITIVE_INFINITY));
       const abort = new AbortController();
       route.abort = abort;
-      if (msg.reply) this.calls.set(msg.reply, abort);
+      if (route.reply) this.calls.set(route.reply, abort);
       const subscription = upstream === this.upstream ? this.subscriptionChange(method, params) : undefined;
       const reply =
         subscription ??

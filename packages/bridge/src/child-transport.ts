@@ -156,21 +156,18 @@ export class LineReader {
 
   /** The complete lines received so far (without their newline), in order. */
   *lines(): Generator<string> {
-    while (this.chunks.length > 0) {
-      const last = this.chunks[this.chunks.length - 1]!;
-      // Most reads hold whole lines: look for a newline in the newest chunk first.
-      if (this.chunks.length > 1 && last.indexOf(NEWLINE) < 0) return;
-      const joined = this.chunks.length === 1 ? last : Buffer.concat(this.chunks);
-      this.chunks = [];
-      let start = 0;
-      for (let end = joined.indexOf(NEWLINE, start); end >= 0; end = joined.indexOf(NEWLINE, start)) {
-        const stop = end > start && joined[end - 1] === 0x0d ? end - 1 : end;
-        if (stop > start) yield joined.toString('utf8', start, stop);
-        start = end + 1;
-      }
-      if (start < joined.length) this.chunks.push(joined.subarray(start));
-      return;
+    const last = this.chunks.at(-1);
+    // A line ends only in the newest chunk (older ones were scanned when they arrived).
+    if (last === undefined || last.indexOf(NEWLINE) < 0) return;
+    const joined = this.chunks.length === 1 ? last : Buffer.concat(this.chunks);
+    this.chunks = [];
+    let start = 0;
+    for (let end = joined.indexOf(NEWLINE, start); end >= 0; end = joined.indexOf(NEWLINE, start)) {
+      const stop = end > start && joined[end - 1] === 0x0d ? end - 1 : end;
+      if (stop > start) yield joined.toString('utf8', start, stop);
+      start = end + 1;
     }
+    if (start < joined.length) this.chunks.push(joined.subarray(start));
   }
 
   clear(): void {

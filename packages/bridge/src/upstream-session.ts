@@ -1,11 +1,12 @@
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
-import { JsonRpcCode, MeshError, ModernMetaKey, type WireError } from '@mcp-mesh/protocol';
+import { JsonRpcCode, MeshError, MODERN_ERA_FIRST_REVISION, ModernMetaKey, type WireError } from '@mcp-mesh/protocol';
 
 export const MESH_CLIENT_INFO = { name: 'mcp-mesh-bridge', version: '0.1.0' } as const;
 /** The protocol version the bridge asks its upstream for (legacy era, what published servers speak). */
 export const UPSTREAM_PROTOCOL_VERSION = '2025-11-25';
 /** The modern-era revision the bridge speaks to upstreams that support it (probed with `server/discover`). */
-export const MODERN_UPSTREAM_REVISION = '2026-07-28';
+/** The revision the bridge speaks to an upstream's modern connection: the first of the modern era. */
+export const MODERN_UPSTREAM_REVISION = MODERN_ERA_FIRST_REVISION;
 /** The envelope (`params._meta`) of the bridge's own modern-era requests. */
 const MESH_MODERN_META = {
   [ModernMetaKey.ProtocolVersion]: MODERN_UPSTREAM_REVISION,

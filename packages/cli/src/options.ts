@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { MeshError } from '@mcp-mesh/protocol';
-import { formatIssues } from '@mcp-mesh/runtime';
+import { formatIssues, invalidConfig } from '@mcp-mesh/protocol';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
@@ -10,10 +9,10 @@ export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug',
 export function parseOptions<T extends z.ZodType>(schema: T, value: unknown, command: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (!result.success) {
-    const problems = formatIssues(result.error).map((line) => `--${line}`);
-    throw new MeshError('MESH_INVALID_CONFIG', `invalid options for '${command}':\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      details: { problems },
-    });
+    throw invalidConfig(
+      `invalid options for '${command}'`,
+      formatIssues(result.error).map((line) => `--${line}`),
+    );
   }
   return result.data;
 }

@@ -26,13 +26,6 @@ export interface TryCallOptions {
 
 const CLIENT_INFO = { name: 'mcp-mesh-console', version: '0.1.0' };
 
-/**
- * The MCP client SDK, loaded on the first console call: an ingress that nobody tries a tool from
- * never holds it (~26 MB of RSS measured; docs/performance.md, finding 4).
- */
-let clientSdk: Promise<typeof import('@modelcontextprotocol/client')> | undefined;
-const loadClientSdk = () => (clientSdk ??= import('@modelcontextprotocol/client'));
-
 /** The credential headers of the request, to call the MCP endpoint as the same caller. */
 function credentials(ingress: ConsoleIngress, req: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -99,7 +92,9 @@ export async function serveCall(
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
   });
-  const { Client, ProtocolError, StreamableHTTPClientTransport } = await loadClientSdk();
+  // Loaded on the first console call (Node caches it): an ingress that nobody tries a tool from
+  // never holds the client SDK (~26 MB of RSS measured; docs/performance.md, finding 9).
+  const { Client, ProtocolError, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
   const base = loopbackUrl(ingress.url);
   const transport = new StreamableHTTPClientTransport(new URL(`/servers/${encodeURIComponent(server)}/mcp`, base), {
     fetch: loopbackFetch(base, req.headers.host ?? base.host),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProtocolError } from '@modelcontextprotocol/server';
 import type { NodeMcpRequestHandler } from '@modelcontextprotocol/node';
 import type { Logger } from '@mcp-mesh/runtime';
+import { sendJson } from './http-io.js';
 import type { CallContext, FastPath } from './session-server.js';
 
 /** What the fast path needs of a session. */
@@ -133,7 +134,7 @@ export function serveFast(
   const respond = (value: Record<string, unknown>) => {
     answered = true;
     clearTimeout(switchToSse);
-    if (!escalated) writeJson(res, session.id, JSON.stringify({ jsonrpc: '2.0', id, result: value }));
+    if (!escalated) sendJson(res, 200, { jsonrpc: '2.0', id, result: value }, { 'mcp-session-id': session.id });
   };
   const result = session.fastPath.callTool!(id, body.params, call, traceHeaders(req), respond);
   const done = () => {
@@ -145,17 +146,7 @@ export function serveFast(
     () => done(),
     (error: unknown) => {
       done();
-      if (!escalated) writeJson(res, session.id, JSON.stringify({ jsonrpc: '2.0', id, error: wireError(error) }));
+      if (!escalated) sendJson(res, 200, { jsonrpc: '2.0', id, error: wireError(error) }, { 'mcp-session-id': session.id });
     },
   );
-}
-
-function writeJson(res: ServerResponse, sessionId: string, text: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'mcp-session-id': sessionId,
-  });
-  res.end(text);
 }

@@ -46,6 +46,8 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  // The client is gone: nothing to answer.
+  if (res.destroyed) return;
   if (res.headersSent) {
     res.end();
     return;

@@ -229,7 +229,8 @@ export class Ingress {
   async start(): Promise<void> {
     this.policy = this.options.policy ?? (await createPolicy(parsePolicyConfig({})));
     const policy = this.policy;
-    if (this.options.config.countTokens) this.tokens = await createTokenCounter();
+    // With token budgets the budgets' counter gives the metric its counts (session-server.ts).
+    if (this.options.config.countTokens && !policy.tokenBudgets) this.tokens = await createTokenCounter();
     if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
     await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open(), this.cache.open()]);
     void (async () => {

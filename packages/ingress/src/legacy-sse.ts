@@ -5,9 +5,6 @@ import type { Identity } from '@mcp-mesh/policy';
 import { sendJsonRpcError } from './http-io.js';
 import type { Scope } from './scope.js';
 
-/** Loaded on the first legacy client: most ingresses never hold it (~8 MB of RSS measured). */
-let legacySdk: Promise<typeof import('@modelcontextprotocol/server-legacy/sse')> | undefined;
-
 interface LegacySession {
   transport: SSEServerTransport;
   server: Server;
@@ -26,7 +23,8 @@ export class LegacySseSessions {
   constructor(private readonly build: (scope: Scope, identity: Identity) => Server) {}
 
   async open(scope: Scope, base: string, identity: Identity, res: ServerResponse): Promise<void> {
-    const { SSEServerTransport } = await (legacySdk ??= import('@modelcontextprotocol/server-legacy/sse'));
+    // Loaded on the first legacy client (Node caches it): most ingresses never hold it (~8 MB of RSS).
+    const { SSEServerTransport } = await import('@modelcontextprotocol/server-legacy/sse');
     // The client may have gone while the transport's module loaded: nothing to open for it.
     if (res.destroyed || res.writableEnded) return;
     const transport = new SSEServerTransport(`${base}/messages`, res);

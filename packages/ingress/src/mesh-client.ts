@@ -267,23 +267,19 @@ export class MeshClient {
     const entry = this.pending.get(token);
     if (!entry) return;
     const headers = msg.headers;
-    if (headers?.hasError && headers.code === 503 && entry.resumed) {
-      this.fail(
-        token,
-        new MeshError(
-          'MESH_INPUT_STATE_INVALID',
-          `the call of '${entry.server}' this requestState resumes is no longer held (answered already, past its deadline, or its bridge replica ended): call again`,
-          { details: { server: entry.server } },
-        ),
-      );
-      return;
-    }
+    // No responders: for a resumed call, the held call is gone; otherwise no bridge is live.
     if (headers?.hasError && headers.code === 503) {
       this.fail(
         token,
-        new MeshError('MESH_SERVER_UNAVAILABLE', `server '${entry.server}' has no live bridge: nothing answered on ${entry.subject}`, {
-          details: { server: entry.server, subject: entry.subject },
-        }),
+        entry.resumed
+          ? new MeshError(
+              'MESH_INPUT_STATE_INVALID',
+              `the call of '${entry.server}' this requestState resumes is no longer held (answered already, past its deadline, or its bridge replica ended): call again`,
+              { details: { server: entry.server } },
+            )
+          : new MeshError('MESH_SERVER_UNAVAILABLE', `server '${entry.server}' has no live bridge: nothing answered on ${entry.subject}`, {
+              details: { server: entry.server, subject: entry.subject },
+            }),
       );
       return;
     }

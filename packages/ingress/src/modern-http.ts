@@ -18,17 +18,23 @@ export function withMethodNotFound404(handler: McpHttpHandler): Pick<McpHttpHand
       const response = await handler.fetch(request, options);
       if (response.status !== 200 || !(response.headers.get('content-type') ?? '').includes('application/json')) return response;
       const text = await response.text();
+      // Only an error answer can be a -32601: a result (large, often) is passed on unparsed.
+      if (!text.includes('"error"')) return new Response(text, { status: 200, headers: withoutLength(response.headers) });
       let code: unknown;
       try {
         code = (JSON.parse(text) as { error?: { code?: unknown } }).error?.code;
       } catch {
         code = undefined;
       }
-      const headers = new Headers(response.headers);
-      headers.delete('content-length');
-      return new Response(text, { status: code === JsonRpcCode.MethodNotFound ? 404 : 200, headers });
+      return new Response(text, { status: code === JsonRpcCode.MethodNotFound ? 404 : 200, headers: withoutLength(response.headers) });
     },
   };
+}
+
+function withoutLength(original: Headers): Headers {
+  const headers = new Headers(original);
+  headers.delete('content-length');
+  return headers;
 }
 
 const ToolCallSchema = z.object({
@@ -48,8 +54,10 @@ export async function paramHeaderProblem(
   headers: IncomingHttpHeaders,
   listTimeoutMs: number,
 ): Promise<{ header: string; message: string } | undefined> {
+  // Most modern requests are no tool call: no schema parse for them.
+  if (scope.kind === 'view' || (body as { method?: unknown } | null)?.method !== 'tools/call') return undefined;
   const call = ToolCallSchema.safeParse(body);
-  if (!call.success || scope.kind === 'view') return undefined;
+  if (!call.success) return undefined;
   const { name, arguments: args } = call.data.params;
   try {
     const target = scope.kind === 'server' ? { server: scope.server, name } : await catalog.resolveName('tools', name);

@@ -307,8 +307,8 @@ export function createSessionServer(deps: SessionServerDeps): Server {
     if (cacheEntry) deps.cache!.put(cacheEntry, result);
     if (perClient && note.stats.instance) deps.state.instances.set(target, note.stats.instance);
     if (method === 'tools/call') {
-      // Counted once the client has its answer (the observer runs this before its metrics and
-      // audit): the next call's budget check sees it, this call's latency does not pay for it.
+      // Run by the observer when the request finishes, before its metrics and audit: on the fast
+      // path the client has its answer by then; the next call's budget check sees the count.
       const tool = asked.name ?? '';
       note.afterAnswer = () => {
         let tokens = 0;

@@ -2,13 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { O200K_TOKEN_SPLIT_REGEX } from 'gpt-tokenizer/encodingParams/constants';
 
-declare global {
-  interface String {
-    /** ES2024, in every Node the mesh supports (20+); the project's `lib` is ES2023. */
-    isWellFormed(): boolean;
-  }
-}
-
 /**
  * The o200k_base byte-pair ranks in three typed arrays, and a counter of the tokens of a string.
  *

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MeshError, ServerNameKeySchema, deepFreeze, formatIssues } from '@mcp-mesh/protocol';
+import { ServerNameKeySchema, deepFreeze, formatIssues, invalidConfig } from '@mcp-mesh/protocol';
 import { JwtConfigSchema } from './jwt-config.js';
 
 /**
@@ -285,19 +285,11 @@ export const PolicyConfigSchema = z
 export type PolicyConfigInput = z.input<typeof PolicyConfigSchema>;
 export type PolicyConfig = z.output<typeof PolicyConfigSchema>;
 
-/** Formats zod issues of a policy config as `path: message` lines under `root`. */
-export function formatPolicyIssues(error: z.ZodError, root = 'policy'): string[] {
-  return formatIssues(error, root);
-}
-
 /** Validates a policy config value; throws MESH_INVALID_CONFIG listing every problem. */
 export function parsePolicyConfig(value: unknown, source = 'policy'): PolicyConfig {
   const result = PolicyConfigSchema.safeParse(value);
   if (!result.success) {
-    const problems = formatPolicyIssues(result.error, source);
-    throw new MeshError('MESH_INVALID_CONFIG', `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      details: { problems },
-    });
+    throw invalidConfig(`${source} is invalid`, formatIssues(result.error, source));
   }
   return deepFreeze(result.data);
 }

@@ -20,7 +20,6 @@ export {
   LimitsConfigSchema,
   API_KEY_HASH_PATTERN,
   parsePolicyConfig,
-  formatPolicyIssues,
 } from './config.js';
 export type {
   PolicyConfig,

@@ -72,9 +72,8 @@ function rolesFrom(value: unknown): string[] {
 }
 
 type Jose = typeof import('jose');
-let joseModule: Promise<Jose> | undefined;
-/** jose is loaded by the first verifier: an ingress without JWT auth never holds it (~7 MB of RSS measured). */
-const loadJose = () => (joseModule ??= import('jose'));
+/** jose is loaded by the first verifier (Node caches it): an ingress without JWT auth never holds it (~7 MB of RSS measured). */
+const loadJose = (): Promise<Jose> => import('jose');
 
 async function staticKeys(
   { importSPKI, exportJWK, createLocalJWKSet }: Jose,

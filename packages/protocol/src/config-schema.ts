@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ServerNameSchema } from './descriptor.js';
+import { MeshError } from './errors.js';
 
 /** Server names as record keys in config files, with the reason a name is refused. */
 export const ServerNameKeySchema = z.string().superRefine((name, ctx) => {
@@ -14,6 +15,13 @@ export function formatIssues(error: z.ZodError, root = ''): string[] {
     // A refused record key carries its reason in nested issues.
     const nested = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
     return `${path || '(root)'}: ${nested || issue.message}`;
+  });
+}
+
+/** MESH_INVALID_CONFIG for `title` (e.g. "mesh.config.json is invalid"), listing every problem, also in `details.problems`. */
+export function invalidConfig(title: string, problems: readonly string[]): MeshError {
+  return new MeshError('MESH_INVALID_CONFIG', `${title}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+    details: { problems },
   });
 }
 

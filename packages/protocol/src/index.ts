@@ -19,9 +19,7 @@ export {
   ErrorFrameSchema,
   NotificationFrameSchema,
   ModernMetaKey,
-  ModernEnvelopeSchema,
   MODERN_ERA_FIRST_REVISION,
-  RETRY_PARAM_KEYS,
   modernRevisionOf,
   withoutModernMaterial,
 } from './envelope.js';
@@ -52,4 +50,4 @@ export { ForwardedMethods, ReadOnlyMethods, isForwardedMethod, ListMethods, List
 export type { ForwardedMethod, ListKind } from './methods.js';
 export { AuditEventSchema, AuditEventKind, AuditOutcome, newAuditEventId, argsDigest } from './audit-event.js';
 export type { AuditEvent, AuditSink } from './audit-event.js';
-export { ServerNameKeySchema, deepFreeze, formatIssues } from './config-schema.js';
+export { ServerNameKeySchema, deepFreeze, formatIssues, invalidConfig } from './config-schema.js';

@@ -62,9 +62,12 @@ export function assertPrefix(prefix: string): string {
 /** Builds every subject of one mesh (one prefix). */
 export class Subjects {
   readonly prefix: string;
+  /** Tokens in the prefix, to find where a subject's method tokens start. */
+  private readonly prefixTokens: number;
 
   constructor(prefix: string = DEFAULT_SUBJECT_PREFIX) {
     this.prefix = assertPrefix(prefix);
+    this.prefixTokens = this.prefix.split('.').length;
   }
 
   /** `mcp.v1.srv.<server>.<method tokens>`: request/reply, queue group per server. */
@@ -121,11 +124,6 @@ export class Subjects {
 
   private methodAfter(subject: string, tokens: number): string {
     return subject.split('.').slice(tokens).map(decodeToken).join('/');
-  }
-
-  /** Tokens in the prefix, to find where a subject's method tokens start. */
-  get prefixTokens(): number {
-    return this.prefix.split('.').length;
   }
 
   /** `mcp.v1.registry.<kind>` with kind announce | heartbeat | bye | discover. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { DEFAULT_SUBJECT_PREFIX, MeshError, ServerNameKeySchema, deepFreeze, formatIssues } from '@mcp-mesh/protocol';
+import { DEFAULT_SUBJECT_PREFIX, MeshError, ServerNameKeySchema, deepFreeze, formatIssues, invalidConfig } from '@mcp-mesh/protocol';
 
 const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*');
 
@@ -244,10 +244,7 @@ export interface MeshConfig {
 export function parseMeshConfig(value: unknown, source = 'config'): MeshConfig {
   const result = MeshConfigSchema.safeParse(value);
   if (!result.success) {
-    const problems = formatIssues(result.error);
-    throw new MeshError('MESH_INVALID_CONFIG', `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      details: { problems },
-    });
+    throw invalidConfig(`${source} is invalid`, formatIssues(result.error));
   }
   const servers = Object.fromEntries(
     Object.entries(result.data.servers ?? result.data.mcpServers ?? {}).filter(([, server]) => server.disabled !== true),

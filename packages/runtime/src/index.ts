@@ -28,6 +28,5 @@ export type {
 export { batchWrites, connectNats } from './nats.js';
 export type { ConnectNatsOptions } from './nats.js';
 export { Shutdown } from './shutdown.js';
-export { HEAP_GROWING_PERCENT, tuneHeap } from './heap.js';
+export { tuneHeap } from './heap.js';
 // Kept here too: the CLI and others format option errors with it.
-export { formatIssues } from '@mcp-mesh/protocol';

@@ -7,8 +7,6 @@ export interface ConnectNatsOptions {
   name: string;
   /** Give up the first connect after this long, milliseconds. */
   timeoutMs?: number;
-  /** Gather the publishes of one event-loop turn into one socket write (default true). */
-  batchWrites?: boolean;
 }
 
 /**
@@ -25,7 +23,8 @@ export async function connectNats(options: ConnectNatsOptions): Promise<NatsConn
       reconnectTimeWait: 250,
       pingInterval: 10_000,
     });
-    if (options.batchWrites !== false) batchWrites(nc);
+    // The publishes of one event-loop turn share one socket write.
+    batchWrites(nc);
     return nc;
   } catch (cause) {
     throw new MeshError('MESH_NATS_UNREACHABLE', `no NATS server answered at ${options.url}: ${(cause as Error).message}`, {

@@ -36,8 +36,7 @@ export class LocalSum {
    * rest is summed under `otel.metric.overflow=true`, so memory stays bounded.
    */
   add(value: number, attributes: Readonly<Record<string, string>>): void {
-    let key = '';
-    for (const name in attributes) key += `${name}\u0001${attributes[name]}\u0002`;
+    const key = keyOf(attributes);
     const entry = this.sums.get(key);
     if (entry) entry.value += value;
     else if (this.sums.size < LocalSum.MAX_ATTRIBUTE_SETS) this.sums.set(key, { attributes: { ...attributes }, value });
@@ -45,11 +44,16 @@ export class LocalSum {
   }
 
   /** The current sum of an attribute set (tests, health views). */
-  valueOf(attributes: Readonly<Record<string, string>>): number {
-    let key = '';
-    for (const name in attributes) key += `${name}\u0001${attributes[name]}\u0002`;
-    return this.sums.get(key)?.value ?? 0;
+  sumOf(attributes: Readonly<Record<string, string>>): number {
+    return this.sums.get(keyOf(attributes))?.value ?? 0;
   }
+}
+
+/** One string per attribute set: names and values in their order, with separators no name or value has. */
+function keyOf(attributes: Readonly<Record<string, string>>): string {
+  let key = '';
+  for (const name in attributes) key += `${name}\u0001${attributes[name]}\u0002`;
+  return key;
 }
 
 /** The mesh's instruments. With no SDK started they are no-ops that cost next to nothing. */

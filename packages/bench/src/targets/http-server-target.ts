@@ -1,13 +1,15 @@
+import { freePort } from '@mcp-mesh/testing';
 import { HttpMcpSession, keepAliveAgent } from '../http-session.js';
-import { ManagedProcess, type SpawnSpec } from '../processes.js';
+import { ManagedProcess } from '../processes.js';
 import { httpGet, waitUntil } from '../wait.js';
 
 export interface HttpServerOptions {
-  /** The server process; it must answer `GET /healthz` with 200 once it listens on `port`. */
-  spec: SpawnSpec;
-  port: number;
-  /** Path of the MCP endpoint, e.g. `/mcp`. */
-  mcpPath: string;
+  /** Short name of the server process for progress lines and errors. */
+  name: string;
+  /** `node` arguments of the server for a free port; it must answer `GET /healthz` with 200 once it listens there. */
+  args: (port: number) => string[];
+  /** Path of the MCP endpoint (default `/mcp`). */
+  mcpPath?: string;
   /** Client sessions to open. */
   sessions: number;
   /** What the readiness wait names in its error, e.g. `supergateway to listen`. */
@@ -22,11 +24,13 @@ export interface HttpServer {
 }
 
 /**
- * Starts one HTTP MCP server process, waits for its `/healthz`, and opens `sessions` client
- * sessions on a shared keep-alive agent; on failure it cleans up what it started and rethrows.
+ * Starts one HTTP MCP server process (`node` with `args`) on a free port, waits for its
+ * `/healthz`, and opens `sessions` client sessions on a shared keep-alive agent; on failure it
+ * cleans up what it started and rethrows.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
-  const server = new ManagedProcess(options.spec);
+  const port = await freePort();
+  const server = new ManagedProcess({ name: options.name, command: process.execPath, args: options.args(port) });
   const agent = keepAliveAgent();
   const sessions: HttpMcpSession[] = [];
   const close = async () => {
@@ -35,9 +39,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     await server.stop();
   };
   try {
-    const base = `http://127.0.0.1:${options.port}`;
+    const base = `http://127.0.0.1:${port}`;
     await waitUntil(async () => (await httpGet(`${base}/healthz`))?.status === 200, options.what, [server]);
-    for (let i = 0; i < options.sessions; i++) sessions.push(await HttpMcpSession.open(`${base}${options.mcpPath}`, agent));
+    for (let i = 0; i < options.sessions; i++) sessions.push(await HttpMcpSession.open(`${base}${options.mcpPath ?? '/mcp'}`, agent));
   } catch (error) {
     await close();
     throw error;

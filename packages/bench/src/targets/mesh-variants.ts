@@ -1,7 +1,5 @@
 import { fileURLToPath } from 'node:url';
 
-import { freePort } from '@mcp-mesh/testing';
-
 import { BusMcpSession } from '../bus-session.js';
 import { startHttpServer } from './http-server-target.js';
 import type { MeshTarget } from './mesh.js';
@@ -26,10 +24,9 @@ export async function startMeshBus(mesh: MeshTarget, server: string, sessions: n
 
 /** Prototype: the lean HTTP → NATS hop of lean-ingress.ts in front of the same bridges. */
 export async function startLeanIngress(mesh: MeshTarget, server: string, sessions: number): Promise<BenchTarget> {
-  const port = await freePort();
   const lean = await startHttpServer({
-    spec: { name: 'lean-ingress', command: process.execPath, args: [LEAN_INGRESS, '--port', String(port), '--nats-url', mesh.natsUrl] },
-    port,
+    name: 'lean-ingress',
+    args: (port) => [LEAN_INGRESS, '--port', String(port), '--nats-url', mesh.natsUrl],
     mcpPath: `/servers/${server}/mcp`,
     sessions,
     what: 'the lean ingress prototype to listen',

@@ -1,7 +1,5 @@
 import { fileURLToPath } from 'node:url';
 
-import { freePort } from '@mcp-mesh/testing';
-
 import { startHttpServer } from './http-server-target.js';
 import type { BenchTarget } from './target.js';
 
@@ -13,12 +11,9 @@ const SERVER = fileURLToPath(new URL('../sdk-http-server.js', import.meta.url));
  * It bounds what an ingress built on this transport can reach with no NATS and no upstream.
  */
 export async function startSdkHttp(options: { sessions: number; json: boolean }): Promise<BenchTarget> {
-  const port = await freePort();
-  const args = [SERVER, '--port', String(port), ...(options.json ? ['--json'] : [])];
   const server = await startHttpServer({
-    spec: { name: 'sdk-http-server', command: process.execPath, args },
-    port,
-    mcpPath: '/mcp',
+    name: 'sdk-http-server',
+    args: (port) => [SERVER, '--port', String(port), ...(options.json ? ['--json'] : [])],
     sessions: options.sessions,
     what: 'the SDK HTTP server to listen',
   });

@@ -1,5 +1,3 @@
-import { freePort } from '@mcp-mesh/testing';
-
 import { supergatewayEntry } from '../paths.js';
 import { nodeDescendants } from '../proc-stats.js';
 import type { Upstream } from './direct.js';
@@ -19,15 +17,15 @@ export interface SupergatewayOptions {
 
 /** The fixture server behind supergateway (stdio → Streamable HTTP, one hop), on a free port. */
 export async function startSupergateway(options: SupergatewayOptions): Promise<BenchTarget> {
-  const port = await freePort();
   const stdio = [options.upstream.command, ...options.upstream.args].map(shellQuote).join(' ');
-  const args = [supergatewayEntry(), '--stdio', stdio, '--outputTransport', 'streamableHttp', '--port', String(port)];
-  args.push('--logLevel', 'none', '--healthEndpoint', '/healthz');
-  if (options.mode === 'stateful') args.push('--stateful');
   const server = await startHttpServer({
-    spec: { name: 'supergateway', command: process.execPath, args },
-    port,
-    mcpPath: '/mcp',
+    name: 'supergateway',
+    args: (port) => [
+      supergatewayEntry(),
+      ...['--stdio', stdio, '--outputTransport', 'streamableHttp', '--port', String(port)],
+      ...['--logLevel', 'none', '--healthEndpoint', '/healthz'],
+      ...(options.mode === 'stateful' ? ['--stateful'] : []),
+    ],
     sessions: options.sessions,
     what: 'supergateway to listen',
   });
