@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngressConfigSchema } from '@mcp-mesh/runtime';
 import { TestMesh } from '../support/mesh.js';
 
 describe('replicas of one server', () => {
@@ -34,5 +35,70 @@ describe('replicas of one server', () => {
       Array.from({ length: 10 }, () => client.callTool({ name: 'shared__echo', arguments: { text: 'still here' } })),
     );
     for (const result of results) expect(result.isError).not.toBe(true);
+  });
+});
+
+/** Counts the calls published to each replica's own subject (`mcp.v1.inst.<instance>.tools.call`). */
+function spyOnReplicaSubjects(mesh: TestMesh): { counts: Map<string, number>; stop: () => void } {
+  const counts = new Map<string, number>();
+  const sub = mesh.nc.subscribe('mcp.v1.inst.*.tools.call', {
+    callback: (error, msg) => {
+      if (error) return;
+      const instance = msg.subject.split('.')[3]!;
+      counts.set(instance, (counts.get(instance) ?? 0) + 1);
+    },
+  });
+  return { counts, stop: () => sub.unsubscribe() };
+}
+
+describe('balancing calls across replicas (ingress.balance)', () => {
+  const meshes: TestMesh[] = [];
+  afterAll(async () => {
+    for (const mesh of meshes) await mesh.close();
+  });
+
+  async function meshWithReplicas(balance: 'least-in-flight' | 'queue-group'): Promise<TestMesh> {
+    const mesh = await TestMesh.start({ balance });
+    meshes.push(mesh);
+    await mesh.addBridge('bal');
+    await mesh.addBridge('bal');
+    return mesh;
+  }
+
+  it('least-in-flight (the default) gives each of two replicas half of 8 slow calls at once', async () => {
+    const mesh = await meshWithReplicas(IngressConfigSchema.parse({}).balance);
+    const spy = spyOnReplicaSubjects(mesh);
+    const client = await mesh.client('/servers/bal/mcp');
+    const results = await Promise.all(Array.from({ length: 8 }, () => client.callTool({ name: 'sleep', arguments: { ms: 400 } })));
+    for (const result of results) expect(result.content).toEqual([{ type: 'text', text: 'slept 400' }]);
+    spy.stop();
+    // A queue group picks at random: an exact 4/4 split happens in 27% of runs (C(8,4)/2^8).
+    expect([...spy.counts.values()].sort()).toEqual([4, 4]);
+    const instances = mesh.ingress.registry.snapshot()[0]!.replicas.map((replica) => replica.instance);
+    expect(new Set(spy.counts.keys())).toEqual(new Set(instances));
+  });
+
+  it('queue-group leaves the choice to NATS: nothing is sent to a replica subject', async () => {
+    const mesh = await meshWithReplicas('queue-group');
+    const spy = spyOnReplicaSubjects(mesh);
+    const client = await mesh.client('/servers/bal/mcp');
+    const results = await Promise.all(Array.from({ length: 8 }, () => client.callTool({ name: 'echo', arguments: { text: 'q' } })));
+    for (const result of results) expect(result.isError).not.toBe(true);
+    spy.stop();
+    expect(spy.counts.size).toBe(0);
+  });
+
+  it('a replica killed without goodbye costs no call: its calls go to the queue subject, and it is forgotten', async () => {
+    const mesh = await meshWithReplicas('least-in-flight');
+    const client = await mesh.client('/servers/bal/mcp');
+    await client.callTool({ name: 'echo', arguments: { text: 'warm' } });
+    await mesh.bridges[0]!.stop('SIGKILL');
+    // Its heartbeat has not expired yet (3 x 300 ms): the ingress still lists both replicas.
+    expect(mesh.ingress.registry.snapshot()[0]!.replicas).toHaveLength(2);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client.callTool({ name: 'echo', arguments: { text: `after ${i}` } })),
+    );
+    results.forEach((result, i) => expect(result.content).toEqual([{ type: 'text', text: `after ${i}` }]));
+    expect(mesh.ingress.registry.snapshot()[0]!.replicas).toHaveLength(1);
   });
 });

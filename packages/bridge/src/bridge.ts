@@ -191,6 +191,7 @@ export class Bridge {
       instance: this.instance,
       state: this.draining ? 'draining' : this.upstream.state,
       sessionMode: this.options.config.sessionMode ?? 'shared',
+      ...(this.options.nc.info?.cluster ? { natsCluster: this.options.nc.info.cluster } : {}),
       upstream: this.upstream.target,
       ...(info
         ? {

@@ -97,6 +97,10 @@ program
   .option('--timeout <ms>', 'deadline of one forwarded call')
   .option('--allow-anonymous', 'allow a non-loopback --host without authentication')
   .option('--close-sse-after <ms>', 'SSE polling: close a long call stream after this long (clients resume with Last-Event-ID)')
+  .option(
+    '--balance <how>',
+    'least-in-flight (default): a call goes to the ready bridge replica with the fewest calls in flight from this ingress; queue-group: NATS picks one at random',
+  )
   .option('--allowed-host <host>', 'a Host header the ingress answers besides loopback names, e.g. its service name (repeatable)', collect)
   .option('--no-audit', 'do not record audit events')
   .option('--no-console', 'do not serve the web console at /')

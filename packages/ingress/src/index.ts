@@ -1,8 +1,9 @@
 export { Ingress, pathOf } from './ingress.js';
 export type { IngressOptions } from './ingress.js';
 export { MeshClient, UpstreamError } from './mesh-client.js';
+export type { ReplicaBalancer } from './mesh-client.js';
 export type { CallOptions } from './mesh-client.js';
-export { Registry } from './registry.js';
+export { balancedChoices, Registry } from './registry.js';
 export type { RegistryChange, ServerView } from './registry.js';
 export { Catalog } from './catalog.js';
 export type { Target, AggregateList } from './catalog.js';

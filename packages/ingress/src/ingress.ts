@@ -193,7 +193,7 @@ export class Ingress {
     this.subjects = subjects;
     const logger = options.logger;
     this.registry = new Registry(options.nc, subjects, logger.child({ component: 'registry' }));
-    this.client = new MeshClient(options.nc, subjects);
+    this.client = new MeshClient(options.nc, subjects, options.config.balance === 'least-in-flight' ? this.registry : undefined);
     this.catalog = new Catalog(this.registry, this.client, {
       separator: options.config.separator,
       listTimeoutMs: options.config.listTimeoutMs,

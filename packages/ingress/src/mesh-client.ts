@@ -51,9 +51,22 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * Where calls without a fixed replica go when a server has several: the ready replicas (empty to
+ * use the server's queue subject) and what to do with one that no longer answers on its subject.
+ */
+export interface ReplicaBalancer {
+  balancedReplicas(server: string): readonly string[];
+  forget(server: string, instance: string): void;
+}
+
 interface Pending {
   server: string;
   subject: string;
+  /** The replica the balancer chose (counted in flight), and how to send to the queue subject instead. */
+  balanced: { instance: string; queueSubject: string; requeue: () => void } | undefined;
+  /** The replica the call was addressed to (balanced or pinned): counted in flight until it settles. */
+  counted: string | undefined;
   resolve: (result: Record<string, unknown>) => void;
   reject: (error: Error) => void;
   onNotification: CallOptions['onNotification'];
@@ -78,6 +91,8 @@ export const MAX_METHOD_LENGTH = 256;
 const MAX_SUBJECT_LENGTH = 1_024;
 /** Time the ingress waits past the deadline for the bridge's own timeout error to arrive. */
 const DEADLINE_GRACE_MS = 1_000;
+/** Replicas, and methods per replica, whose subjects are remembered (client-chosen extension methods are many). */
+const MAX_REMEMBERED = 64;
 
 /**
  * NATS request/reply with streamed frames: one wildcard inbox subscription for the whole
@@ -90,10 +105,16 @@ export class MeshClient {
   private readonly sub: Subscription;
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
+  /** Calls this ingress has in flight per bridge replica it addressed: the balancer's load signal. */
+  private readonly loads = new Map<string, number>();
+  /** Rotates where ties between equally loaded replicas are broken. */
+  private turn = 0;
+  private readonly instanceSubjects = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly nc: NatsConnection,
     readonly subjects: Subjects,
+    private readonly balancer?: ReplicaBalancer,
   ) {
     this.inboxPrefix = createInbox();
     this.sub = nc.subscribe(`${this.inboxPrefix}.*`, {
@@ -114,11 +135,12 @@ export class MeshClient {
     options: CallOptions,
   ): Promise<Record<string, unknown>> {
     if (this.nc.isClosed()) return Promise.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress has no connection to NATS'));
-    const subject = options.instance
-      ? this.subjects.instance(options.instance, method)
-      : isForwardedMethod(method)
-        ? this.subjects.server(server, method)
-        : this.subjects.extension(server, method);
+    const queueSubject = isForwardedMethod(method) ? this.subjects.server(server, method) : this.subjects.extension(server, method);
+    // With several ready replicas the one with the fewest of this ingress's calls takes it: a queue
+    // group picks at random, leaving one replica idle while another has a backlog.
+    const choice = options.instance ? undefined : this.leastLoaded(server);
+    const instance = options.instance ?? choice;
+    const subject = instance ? this.instanceSubject(instance, method) : queueSubject;
     // A subject past nats-server's control-line limit would drop the whole connection: refuse it here.
     if (subject.length > MAX_SUBJECT_LENGTH) {
       return Promise.reject(
@@ -159,9 +181,54 @@ export class MeshClient {
       }
       propagation.inject(otelTrace.setSpan(options.trace, span), h, natsHeaderSetter);
     }
-    return this.start(server, method, subject, options, { resumed: false, span }, (reply) =>
+    const balanced = choice
+      ? { instance: choice, queueSubject, requeue: (reply: string) => this.nc.publish(queueSubject, payload, { reply, headers: h }) }
+      : undefined;
+    return this.start(server, method, subject, options, { resumed: false, span, instance, balanced }, (reply) =>
       this.nc.publish(subject, payload, { reply, headers: h }),
     );
+  }
+
+  /** The ready replica of `server` with the fewest calls in flight from here, or none (queue subject). */
+  private leastLoaded(server: string): string | undefined {
+    const replicas = this.balancer?.balancedReplicas(server);
+    if (!replicas || replicas.length === 0) return undefined;
+    const count = replicas.length;
+    const start = this.turn++ % count;
+    let best = replicas[start]!;
+    let least = this.loads.get(best) ?? 0;
+    for (let i = 1; i < count && least > 0; i++) {
+      const candidate = replicas[(start + i) % count]!;
+      const load = this.loads.get(candidate) ?? 0;
+      if (load < least) {
+        best = candidate;
+        least = load;
+      }
+    }
+    return best;
+  }
+
+  /** `subjects.instance()`, remembered per replica (a few methods each): balanced calls build it on every call. */
+  private instanceSubject(instance: string, method: string): string {
+    let byMethod = this.instanceSubjects.get(instance);
+    if (!byMethod) {
+      if (this.instanceSubjects.size >= MAX_REMEMBERED) this.instanceSubjects.clear();
+      byMethod = new Map();
+      this.instanceSubjects.set(instance, byMethod);
+    }
+    let subject = byMethod.get(method);
+    if (subject === undefined) {
+      if (byMethod.size >= MAX_REMEMBERED) byMethod.clear();
+      subject = this.subjects.instance(instance, method);
+      byMethod.set(method, subject);
+    }
+    return subject;
+  }
+
+  private count(instance: string, delta: 1 | -1): void {
+    const load = (this.loads.get(instance) ?? 0) + delta;
+    if (load > 0) this.loads.set(instance, load);
+    else this.loads.delete(instance);
   }
 
   /**
@@ -179,8 +246,13 @@ export class MeshClient {
   ): Promise<Record<string, unknown>> {
     if (this.nc.isClosed()) return Promise.reject(new MeshError('MESH_BUS_UNAVAILABLE', 'the ingress has no connection to NATS'));
     const payload = encoder.encode(JSON.stringify(answer));
-    return this.start(server, method, replyTo, options, { resumed: true, span: undefined }, (reply) =>
-      this.nc.publish(replyTo, payload, { reply }),
+    return this.start(
+      server,
+      method,
+      replyTo,
+      options,
+      { resumed: true, span: undefined, instance: undefined, balanced: undefined },
+      (reply) => this.nc.publish(replyTo, payload, { reply }),
     );
   }
 
@@ -189,11 +261,22 @@ export class MeshClient {
     method: string,
     subject: string,
     options: CallOptions,
-    { resumed, span }: { resumed: boolean; span: Span | undefined },
+    {
+      resumed,
+      span,
+      instance,
+      balanced,
+    }: {
+      resumed: boolean;
+      span: Span | undefined;
+      instance: string | undefined;
+      balanced: { instance: string; queueSubject: string; requeue: (reply: string) => void } | undefined;
+    },
     publish: (reply: string) => void,
   ): Promise<Record<string, unknown>> {
     const token = (++this.seq).toString(36);
     const reply = `${this.inboxPrefix}.${token}`;
+    if (instance) this.count(instance, 1);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -214,6 +297,10 @@ export class MeshClient {
       this.pending.set(token, {
         server,
         subject,
+        balanced: balanced
+          ? { instance: balanced.instance, queueSubject: balanced.queueSubject, requeue: () => balanced.requeue(reply) }
+          : undefined,
+        counted: instance,
         resolve,
         reject,
         onNotification: options.onNotification,
@@ -247,6 +334,7 @@ export class MeshClient {
     if (!entry) return undefined;
     this.pending.delete(token);
     clearTimeout(entry.timer);
+    if (entry.counted) this.count(entry.counted, -1);
     // A settled call no longer keeps its closure (and what it reaches) alive through the signal.
     if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
     if (entry.span) endSpan(entry.span, outcome);
@@ -269,6 +357,22 @@ export class MeshClient {
     const headers = msg.headers;
     // No responders: for a resumed call, the held call is gone; otherwise no bridge is live.
     if (headers?.hasError && headers.code === 503) {
+      // The balancer's choice is gone (ended, crashed) but the registry has not heard yet: nothing
+      // was delivered, so the call goes to the queue subject, where any live replica takes it.
+      const balanced = entry.balanced;
+      if (balanced) {
+        entry.balanced = undefined;
+        this.count(balanced.instance, -1);
+        entry.counted = undefined;
+        entry.subject = balanced.queueSubject;
+        this.balancer?.forget(entry.server, balanced.instance);
+        try {
+          balanced.requeue();
+          return;
+        } catch {
+          // Fall through: the call fails as unanswered.
+        }
+      }
       this.fail(
         token,
         entry.resumed

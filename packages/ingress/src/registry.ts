@@ -10,11 +10,17 @@ import {
   type ListKind,
 } from '@mcp-mesh/protocol';
 import type { Logger } from '@mcp-mesh/runtime';
+import type { ReplicaBalancer } from './mesh-client.js';
 
 export interface ServerView {
   name: string;
   /** Live replicas by instance id, each with when it was last heard. */
   instances: Map<string, { descriptor: BridgeDescriptor; seenAt: number }>;
+  /**
+   * Replicas whose upstream is ready, in the order they joined: the choices of the ingress's
+   * balancer. Empty while the server has a single replica (its queue subject is as good).
+   */
+  balanced: string[];
 }
 
 export interface RegistryChange {
@@ -30,12 +36,25 @@ export interface RegistryEvents {
 }
 
 const decoder = new TextDecoder();
+const NONE: readonly string[] = Object.freeze([]);
+
+/**
+ * The replicas a balanced call may go to: with more than one replica, those whose upstream is
+ * ready, and of those the ones in the ingress's own NATS cluster when there are any (as a queue
+ * group prefers local members across a supercluster's gateways). Empty: use the queue subject.
+ */
+export function balancedChoices(replicas: readonly BridgeDescriptor[], localCluster: string | undefined): string[] {
+  if (replicas.length < 2) return [];
+  const ready = replicas.filter((replica) => replica.state === 'ready');
+  const local = localCluster === undefined ? [] : ready.filter((replica) => replica.natsCluster === localCluster);
+  return (local.length > 0 ? local : ready).map((replica) => replica.instance);
+}
 
 /**
  * What the ingress knows of live bridges, learnt from announce/heartbeat/bye messages and kept
  * fresh by expiry: a replica not heard from within its `ttlMs` is gone.
  */
-export class Registry extends EventEmitter<RegistryEvents> {
+export class Registry extends EventEmitter<RegistryEvents> implements ReplicaBalancer {
   private readonly servers = new Map<string, ServerView>();
   private sub: Subscription | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -91,10 +110,11 @@ export class Registry extends EventEmitter<RegistryEvents> {
     const before = view ? this.digests(view) : undefined;
     const wasServing = view ? this.serving(view) : false;
     if (!view) {
-      view = { name: descriptor.server, instances: new Map() };
+      view = { name: descriptor.server, instances: new Map(), balanced: [] };
       this.servers.set(descriptor.server, view);
     }
     view.instances.set(descriptor.instance, { descriptor, seenAt: Date.now() });
+    this.rebalance(view);
     const serving = this.serving(view);
     if (serving && !wasServing) {
       this.logger.info({ server: descriptor.server, instance: descriptor.instance }, 'server joined');
@@ -117,10 +137,37 @@ export class Registry extends EventEmitter<RegistryEvents> {
     if (!view || !view.instances.has(instance)) return;
     const wasServing = this.serving(view);
     view.instances.delete(instance);
+    this.rebalance(view);
     if (view.instances.size === 0) this.servers.delete(server);
     if (wasServing && !this.serving(view)) {
       this.logger.info({ server, instance }, 'server left');
       this.emit('change', { server, kind: 'removed', lists: [...ListKinds] });
+    }
+  }
+
+  private rebalance(view: ServerView): void {
+    view.balanced = balancedChoices(
+      [...view.instances.values()].map((entry) => entry.descriptor),
+      this.nc.info?.cluster,
+    );
+  }
+
+  /**
+   * The replicas a call to `server` may be sent to directly (least-in-flight balancing), or an
+   * empty list when the server's queue subject should take it: one replica, or none ready.
+   */
+  balancedReplicas(server: string): readonly string[] {
+    return this.servers.get(server)?.balanced ?? NONE;
+  }
+
+  /**
+   * A replica that did not answer on its own subject (no responders): gone until it is heard
+   * from again, so no further call is balanced to it meanwhile.
+   */
+  forget(server: string, instance: string): void {
+    if (this.servers.get(server)?.instances.has(instance)) {
+      this.logger.warn({ server, instance }, 'bridge replica did not answer on its own subject: forgotten until its next heartbeat');
+      this.remove(server, instance);
     }
   }
 

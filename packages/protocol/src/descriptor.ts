@@ -42,6 +42,8 @@ export const BridgeDescriptorSchema = z.object({
   inFlight: z.number().int().nonnegative(),
   /** How client sessions map to upstream sessions on this replica. */
   sessionMode: z.enum(['shared', 'per-client']).optional(),
+  /** The NATS cluster the bridge is connected to (from the server's INFO): ingresses prefer replicas in their own. */
+  natsCluster: z.string().max(256).optional(),
   /** When this copy was published (the sender's clock), for clock-skew checks. */
   sentAt: z.string().optional(),
 });

@@ -26,6 +26,8 @@ export function encodeToken(value: string): string {
 }
 
 export function decodeToken(token: string): string {
+  // Tokens of plain names (nearly all) decode to themselves.
+  if (!token.includes('~')) return token;
   if (token === '~') return '';
   const bytes: number[] = [];
   for (let i = 0; i < token.length; i++) {

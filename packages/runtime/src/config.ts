@@ -120,6 +120,12 @@ export const IngressConfigSchema = z
      * when configured, load the tokenizer anyway).
      */
     countTokens: z.boolean().default(true),
+    /**
+     * Where a call goes when its server has several ready bridge replicas: `least-in-flight` sends
+     * it to the replica with the fewest of this ingress's calls in flight (on its own subject);
+     * `queue-group` leaves the choice to NATS, which picks at random.
+     */
+    balance: z.enum(['least-in-flight', 'queue-group']).default('least-in-flight'),
   })
   .strict();
 export type IngressConfig = z.infer<typeof IngressConfigSchema>;

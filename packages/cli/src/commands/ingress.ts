@@ -23,6 +23,7 @@ export const IngressOptionsSchema = z.object({
   timeout: MillisSchema.optional(),
   allowAnonymous: z.boolean().default(false),
   closeSseAfter: MillisSchema.optional(),
+  balance: IngressConfigSchema.shape.balance.unwrap().optional(),
   allowedHost: z.array(z.string().min(1)).default([]),
   noAudit: z.boolean().default(false),
   noConsole: z.boolean().default(false),
@@ -41,6 +42,7 @@ export function ingressConfigFrom(
     timeout?: number | undefined;
     allowAnonymous?: boolean;
     closeSseAfter?: number | undefined;
+    balance?: IngressConfig['balance'] | undefined;
     allowedHost?: string[] | undefined;
   },
   authenticated = false,
@@ -51,6 +53,7 @@ export function ingressConfigFrom(
     ...(flags.host === undefined ? {} : { host: flags.host }),
     ...(flags.timeout === undefined ? {} : { requestTimeoutMs: flags.timeout }),
     ...(flags.closeSseAfter === undefined ? {} : { closeSseAfterMs: flags.closeSseAfter }),
+    ...(flags.balance === undefined ? {} : { balance: flags.balance }),
     ...(flags.allowedHost && flags.allowedHost.length > 0 ? { allowedHosts: [...base.allowedHosts, ...flags.allowedHost] } : {}),
   });
   if (!LOOPBACK.has(merged.host) && flags.allowAnonymous !== true && !authenticated) {
