@@ -4,7 +4,8 @@ import type { BenchOptions } from './options.js';
 import { CPU_SERVER } from './paths.js';
 import type { FanoutResult, TargetResult } from './results.js';
 import { combineResults, describeResult, measureTarget, quiet, type MeasureTargetOptions, type Progress } from './run-target.js';
-import { startMesh } from './targets/mesh.js';
+import { startMesh, type MeshTarget } from './targets/mesh.js';
+import type { Workload } from './load.js';
 import { boundedWorkload } from './workloads.js';
 
 const FANOUT_CONCURRENCY = 16;
@@ -30,12 +31,20 @@ export async function runFanout(
     progress(`▶ fanout: hash tool of ${level.iterations} FNV-1a rounds over 1 KiB ≈ ${level.hashMs} ms of CPU per call`);
   }
 
-  const mesh = await startMesh({
+  const meshOptions = {
     server: 'cpu',
     upstream: { command: process.execPath, args: [CPU_SERVER, '--name', 'cpu'] },
     sessions: options.sessions,
     ...(options.meshCli === undefined ? {} : { cli: options.meshCli }),
-  });
+  };
+  const mesh = await startMesh(meshOptions);
+  // The same two replicas behind an ingress that lets NATS pick at random: what balancing changes.
+  let queueGroup: MeshTarget | undefined;
+  try {
+    queueGroup = await startMesh({ ...meshOptions, replicas: 2, ingressArgs: ['--balance', 'queue-group'] });
+  } catch (error) {
+    progress(`  (no queue-group comparison: ${(error as Error).message.split('\n')[0]})`);
+  }
   try {
     const workloads = levels.map((level) =>
       boundedWorkload(
@@ -50,7 +59,7 @@ export async function runFanout(
       ),
     );
     // Rounds alternate one and two replicas, so that other load on a shared machine falls on both.
-    const parts = workloads.map(() => ({ one: [] as TargetResult[], two: [] as TargetResult[] }));
+    const parts = workloads.map(() => ({ one: [] as TargetResult[], two: [] as TargetResult[], queue: [] as TargetResult[] }));
     for (let r = 0; r < options.rounds; r++) {
       for (const [replicas, key] of [
         [1, 'one'],
@@ -61,18 +70,20 @@ export async function runFanout(
           await mesh.addReplica();
         }
         for (const [index, workload] of workloads.entries()) {
-          const slice = { ...workload, maxCalls: Math.ceil(workload.maxCalls / options.rounds), maxMs: workload.maxMs / options.rounds };
-          if (r > 0) Object.assign(slice, { warmupCalls: Math.min(workload.warmupCalls, 20), warmupMs: Math.min(workload.warmupMs, 300) });
+          const slice = sliceOf(workload, r);
           parts[index]![key].push(await measureTarget(mesh, slice, measureOptions));
+          if (replicas === 2 && queueGroup) parts[index]!.queue.push(await measureTarget(queueGroup, slice, measureOptions));
         }
         if (replicas === 2 && r < options.rounds - 1) await mesh.removeReplica();
       }
     }
     const one = parts.map((part) => combineResults(part.one, 'mesh-1-replica'));
     const two = parts.map((part) => combineResults(part.two, 'mesh-2-replicas'));
+    const queue = queueGroup ? parts.map((part) => combineResults(part.queue, 'mesh-2-replicas-queue-group')) : undefined;
     for (const [index] of workloads.entries()) {
       progress(describeResult(one[index]!));
       progress(describeResult(two[index]!));
+      if (queue) progress(describeResult(queue[index]!));
     }
 
     // Both replicas must really take calls: a burst answered by two different upstream pids.
@@ -83,9 +94,13 @@ export async function runFanout(
     return levels.map((level, index) => {
       const single = one[index]!;
       const double = two[index]!;
-      const speedup = single.callsPerSec > 0 ? round(double.callsPerSec / single.callsPerSec, 2) : 0;
+      const speedupOf = (result: TargetResult) => (single.callsPerSec > 0 ? round(result.callsPerSec / single.callsPerSec, 2) : 0);
+      const speedup = speedupOf(double);
+      const random = queue?.[index];
       progress(
-        `  fan-out at ~${level.targetMs} ms per call: 2 replicas / 1 = ${speedup}x (replicas answering a burst of 32: ${pids.size})`,
+        `  fan-out at ~${level.targetMs} ms per call: 2 replicas / 1 = ${speedup}x` +
+          (random ? ` (queue group: ${speedupOf(random)}x)` : '') +
+          ` (replicas answering a burst of 32: ${pids.size})`,
       );
       return {
         tool: 'hash' as const,
@@ -95,10 +110,19 @@ export async function runFanout(
         one: single,
         two: double,
         speedup,
+        ...(random ? { twoQueueGroup: random, queueGroupSpeedup: speedupOf(random) } : {}),
         replicasAnswering: pids.size,
       };
     });
   } finally {
     await mesh.close();
+    await queueGroup?.close();
+  }
+
+  /** Round `r`'s share of a workload (later rounds warm up briefly: the processes are warm). */
+  function sliceOf(workload: Workload, r: number): Workload {
+    const slice = { ...workload, maxCalls: Math.ceil(workload.maxCalls / options.rounds), maxMs: workload.maxMs / options.rounds };
+    if (r > 0) Object.assign(slice, { warmupCalls: Math.min(workload.warmupCalls, 20), warmupMs: Math.min(workload.warmupMs, 300) });
+    return slice;
   }
 }

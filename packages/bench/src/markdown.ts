@@ -68,8 +68,15 @@ export function fanoutTable(report: BenchReport): string {
       `| ${cost} | ${label} | ${r.callsPerSec.toFixed(0)} | ${fixed(r.latencyMs.p50, 2)} | ${fixed(r.latencyMs.p99, 2)} | ${r.errors} | ` +
       `${cpu(r, 'upstream')} | ${r.foreignCpuPercent} | ${roundsCell(r)} | ${speedup} |`;
     lines.push(row('1 replica', f.one, ''), row('2 replicas', f.two, `**${f.speedup}x**`));
+    if (f.twoQueueGroup) lines.push(row('2 replicas, queue group', f.twoQueueGroup, `${f.queueGroupSpeedup}x`));
   }
   lines.push('', `Replicas answering a burst of 32 calls: ${levels[0]!.replicasAnswering}.`);
+  if (levels.some((f) => f.twoQueueGroup))
+    lines.push(
+      '',
+      '"2 replicas" is the default ingress (`ingress.balance: least-in-flight`); "2 replicas, queue group" is a second mesh whose ' +
+        'ingress runs with `--balance queue-group` (NATS picks a replica at random), measured in the same rounds.',
+    );
   return lines.join('\n');
 }
 

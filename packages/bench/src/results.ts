@@ -33,6 +33,12 @@ export interface FanoutResult {
   one: TargetResult;
   two: TargetResult;
   speedup: number;
+  /**
+   * Two replicas behind an ingress that leaves the choice to NATS (`--balance queue-group`, random
+   * picks), in the same rounds: what least-in-flight balancing changes. Absent when not measured.
+   */
+  twoQueueGroup?: TargetResult;
+  queueGroupSpeedup?: number;
   /** Distinct upstream pids that answered a burst of calls with two replicas (2 expected). */
   replicasAnswering: number;
 }

@@ -1,6 +1,6 @@
 export { Ingress, pathOf } from './ingress.js';
 export type { IngressOptions } from './ingress.js';
-export { MeshClient, UpstreamError } from './mesh-client.js';
+export { MeshClient, replicaFailure, UpstreamError } from './mesh-client.js';
 export type { ReplicaBalancer } from './mesh-client.js';
 export type { CallOptions } from './mesh-client.js';
 export { balancedChoices, Registry } from './registry.js';

@@ -91,6 +91,26 @@ export const MAX_METHOD_LENGTH = 256;
 const MAX_SUBJECT_LENGTH = 1_024;
 /** Time the ingress waits past the deadline for the bridge's own timeout error to arrive. */
 const DEADLINE_GRACE_MS = 1_000;
+/**
+ * At most this many recent failures are held against a replica: under a load of more calls in
+ * flight than that, it still gets some, and one success clears its record.
+ */
+const MAX_FAILURE_PENALTY = 8;
+/** Mesh codes of answers in which the replica (its bridge or upstream), not the request, failed. */
+const REPLICA_FAILURES: ReadonlySet<string> = new Set([
+  'MESH_BRIDGE_DRAINING',
+  'MESH_INTERNAL',
+  'MESH_UPSTREAM_CRASHED',
+  'MESH_UPSTREAM_TIMEOUT',
+  'MESH_UPSTREAM_UNAVAILABLE',
+]);
+
+/** Whether an error answer says the replica failed: a mesh code above, or an upstream's internal error (-32603). */
+export function replicaFailure(wire: WireError): boolean {
+  const code = meshCodeOf(wire);
+  return code === undefined ? wire.code === -32603 : REPLICA_FAILURES.has(code);
+}
+
 /** Replicas, and methods per replica, whose subjects are remembered (client-chosen extension methods are many). */
 const MAX_REMEMBERED = 64;
 
@@ -110,6 +130,11 @@ export class MeshClient {
   /** Rotates where ties between equally loaded replicas are broken. */
   private turn = 0;
   private readonly instanceSubjects = new Map<string, Map<string, string>>();
+  /**
+   * Consecutive answers per replica that say the replica, not the request, failed (capped): added
+   * to its load, so that a replica failing fast does not draw the calls it answers quickest.
+   */
+  private readonly failures = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -196,16 +221,26 @@ export class MeshClient {
     const count = replicas.length;
     const start = this.turn++ % count;
     let best = replicas[start]!;
-    let least = this.loads.get(best) ?? 0;
+    let least = this.loadOf(best);
     for (let i = 1; i < count && least > 0; i++) {
       const candidate = replicas[(start + i) % count]!;
-      const load = this.loads.get(candidate) ?? 0;
+      const load = this.loadOf(candidate);
       if (load < least) {
         best = candidate;
         least = load;
       }
     }
     return best;
+  }
+
+  private loadOf(instance: string): number {
+    return (this.loads.get(instance) ?? 0) + (this.failures.get(instance) ?? 0);
+  }
+
+  /** Counts a replica's answer: a failure of the replica lengthens its streak, anything else ends it. */
+  private judge(instance: string, replicaFailed: boolean): void {
+    if (replicaFailed) this.failures.set(instance, Math.min((this.failures.get(instance) ?? 0) + 1, MAX_FAILURE_PENALTY));
+    else if (this.failures.size > 0) this.failures.delete(instance);
   }
 
   /** `subjects.instance()`, remembered per replica (a few methods each): balanced calls build it on every call. */
@@ -416,9 +451,12 @@ export class MeshClient {
       if (instance) entry.stats.instance = instance;
     }
     if (frame === FrameKind.Error) {
-      this.fail(token, new UpstreamError(body.error as WireError));
+      const wire = body.error as WireError;
+      if (entry.counted) this.judge(entry.counted, replicaFailure(wire));
+      this.fail(token, new UpstreamError(wire));
       return;
     }
+    if (entry.counted) this.judge(entry.counted, false);
     this.settle(token);
     entry.resolve((body.result ?? {}) as Record<string, unknown>);
   }

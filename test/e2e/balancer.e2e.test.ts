@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { MeshClient, replicaFailure, type ReplicaBalancer } from '@mcp-mesh/ingress';
+import { FrameKind, MeshError, MeshHeader, Subjects } from '@mcp-mesh/protocol';
+import { NatsServer } from '@mcp-mesh/testing';
+
+/**
+ * The ingress's replica balancer against a real nats-server, with two stand-in replicas
+ * answering on their own subjects as bridges do (frames with the Mcp-Mesh-Frame header).
+ */
+describe('least-in-flight balancing in the mesh client', () => {
+  let nats: NatsServer;
+  let ingressNc: NatsConnection;
+  let replicaNc: NatsConnection;
+  const subjects = new Subjects();
+  const balancer: ReplicaBalancer = { balancedReplicas: () => ['a', 'b'], forget: () => undefined };
+
+  beforeAll(async () => {
+    nats = await NatsServer.start();
+    ingressNc = await connect({ servers: nats.url });
+    replicaNc = await connect({ servers: nats.url });
+  });
+  afterAll(async () => {
+    await ingressNc?.close();
+    await replicaNc?.close();
+    await nats?.stop();
+  });
+
+  function answer(msg: Msg, frame: 'result' | 'error', body: unknown): void {
+    const h = natsHeaders();
+    h.set(MeshHeader.Frame, frame);
+    msg.respond(new TextEncoder().encode(JSON.stringify(body)), { headers: h });
+  }
+
+  /** A stand-in replica: `reply` decides, per request, when and how it is answered. */
+  async function replica(instance: string, reply: (msg: Msg) => void): Promise<{ received: () => number; stop: () => void }> {
+    let received = 0;
+    const sub = replicaNc.subscribe(subjects.instanceAll(instance), {
+      callback: (error, msg) => {
+        if (error) return;
+        received++;
+        reply(msg);
+      },
+    });
+    await replicaNc.flush();
+    return { received: () => received, stop: () => sub.unsubscribe() };
+  }
+
+  const call = (client: MeshClient) => client.call('svc', 'tools/call', { name: 'x' }, { deadline: Date.now() + 5_000 });
+
+  it('sends each call to the replica with fewer calls in flight', async () => {
+    const held: Msg[] = [];
+    const a = await replica('a', (msg) => held.push(msg));
+    const b = await replica('b', (msg) => held.push(msg));
+    const client = new MeshClient(ingressNc, subjects, balancer);
+    const calls = Array.from({ length: 6 }, () => call(client));
+    await expect.poll(() => held.length).toBe(6);
+    expect([a.received(), b.received()]).toEqual([3, 3]);
+    for (const msg of held) answer(msg, FrameKind.Result, { result: { content: [] } });
+    await Promise.all(calls);
+    a.stop();
+    b.stop();
+  });
+
+  it('holds fast failures against a replica, so a broken replica does not draw the calls it fails quickest', async () => {
+    const broken = await replica('a', (msg) => answer(msg, FrameKind.Error, { error: { code: -32603, message: 'credentials expired' } }));
+    const healthy = await replica('b', (msg) => setTimeout(() => answer(msg, FrameKind.Result, { result: { content: [] } }), 20));
+    const client = new MeshClient(ingressNc, subjects, balancer);
+    let failed = 0;
+    // 4 clients, 10 calls each, one after another: on the least-loaded count alone the replica that
+    // answers at once (with an error) would take nearly all of them.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 10; i++) await call(client).catch(() => failed++);
+      }),
+    );
+    expect(broken.received() + healthy.received()).toBe(40);
+    expect(failed).toBe(broken.received());
+    expect(broken.received()).toBeLessThan(10);
+    broken.stop();
+    healthy.stop();
+  });
+
+  it('counts only failures of the replica, not of the request', () => {
+    expect(replicaFailure({ code: -32603, message: 'internal' })).toBe(true);
+    expect(replicaFailure(new MeshError('MESH_UPSTREAM_TIMEOUT', 'slow').toWire())).toBe(true);
+    expect(replicaFailure(new MeshError('MESH_UPSTREAM_UNAVAILABLE', 'restarting').toWire())).toBe(true);
+    expect(replicaFailure({ code: -32602, message: 'invalid params' })).toBe(false);
+    expect(replicaFailure({ code: -32601, message: 'method not found' })).toBe(false);
+    expect(replicaFailure(new MeshError('MESH_INVALID_PARAMS', 'bad').toWire())).toBe(false);
+  });
+});
