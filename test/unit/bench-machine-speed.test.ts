@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { machineSpeed } from '../../packages/bench/src/machine-speed.js';
+import { machineSpeed, wakeupRoundTripUs } from '../../packages/bench/src/machine-speed.js';
+import { machineLine } from '../../packages/bench/src/markdown.js';
 import { slowedRounds } from '../../packages/bench/src/run-target.js';
 import { resultsTable } from '../../packages/bench/src/markdown.js';
 import type { BenchReport, TargetResult } from '../../packages/bench/src/results.js';
@@ -10,6 +11,34 @@ describe("the bench's machine-speed probe", () => {
     const later = machineSpeed();
     expect(later).toBeGreaterThan(0.3);
     expect(later).toBeLessThan(3);
+  });
+
+  it('times a process wake-up round trip through a real child process', async () => {
+    const us = await wakeupRoundTripUs(50);
+    expect(Number.isInteger(us)).toBe(true);
+    // A pipe round trip between two processes: more than a microsecond, far less than a second.
+    expect(us).toBeGreaterThan(1);
+    expect(us).toBeLessThan(1_000_000);
+  });
+
+  it('states the wake-up round trip in the machine line', () => {
+    const report = {
+      machine: {
+        cpus: 2,
+        cpuModel: 'cpu',
+        memoryGB: 1,
+        os: 'linux',
+        node: 'v20',
+        natsServer: 'v2',
+        loadAverageAtStart: 0,
+        wakeupRoundTripUs: { start: 31, end: 128 },
+      },
+      settings: { sessions: 4, rounds: 3, secondsPerWorkload: 6, maxCallsPerWorkload: 1, warmupSeconds: 1, warmupCalls: 1 },
+      revision: 'abc',
+      mode: 'full',
+      createdAt: 'now',
+    } as unknown as BenchReport;
+    expect(machineLine(report)).toContain('process wake-up round trip 31 µs at start, 128 µs at end');
   });
 
   it('names the rounds a slowed machine ran', () => {

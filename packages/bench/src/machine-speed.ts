@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+
 import { calibrateHashWork, timeHashWork } from './cpu-work.js';
 
 /** A measurement whose probe ran below this share of the run's first probe is flagged as slowed. */
@@ -20,4 +23,33 @@ export function machineSpeed(): number {
   }
   const now = timeHashWork(probe.iterations, 3);
   return Math.round((probe.baselineMs / now) * 100) / 100;
+}
+
+/**
+ * Median round trip, in microseconds, of one byte through a child Node process over pipes: the
+ * cost of waking another process and being woken back, which every hop of a proxy pays twice per
+ * call. The hashing probe above does not see it: on the reference VM this round trip has been
+ * measured from ~30 µs to ~130 µs on different days while hashing ran at the same speed, and the
+ * mesh (4 processes per call) slows more than a single-hop proxy when it is high.
+ */
+export async function wakeupRoundTripUs(trips = 400): Promise<number> {
+  const child = spawn(process.execPath, ['-e', "process.stdin.on('data', (d) => process.stdout.write(d))"], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  try {
+    await once(child, 'spawn');
+    const times: number[] = [];
+    for (let i = 0; i < trips + 20; i++) {
+      const started = process.hrtime.bigint();
+      const echoed = once(child.stdout, 'data');
+      child.stdin.write('x');
+      await echoed;
+      // The first round trips include the child's start-up.
+      if (i >= 20) times.push(Number(process.hrtime.bigint() - started) / 1000);
+    }
+    times.sort((a, b) => a - b);
+    return Math.round(times[Math.floor(times.length / 2)]!);
+  } finally {
+    child.kill();
+  }
 }

@@ -95,7 +95,11 @@ export function machineLine(report: BenchReport): string {
   const s = report.settings;
   return (
     `${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}, ${m.natsServer}; ` +
-    `load average ${m.loadAverageAtStart} at start. Mesh revision: ${report.revision}. ` +
+    `load average ${m.loadAverageAtStart} at start` +
+    (m.wakeupRoundTripUs
+      ? `; process wake-up round trip ${m.wakeupRoundTripUs.start} µs at start${m.wakeupRoundTripUs.end === undefined ? '' : `, ${m.wakeupRoundTripUs.end} µs at end`}`
+      : '') +
+    `. Mesh revision: ${report.revision}. ` +
     `${report.mode} run of ${report.createdAt}: ${s.sessions} client sessions per HTTP target; each workload ` +
     `bounded by ${s.secondsPerWorkload} s or ${s.maxCallsPerWorkload} calls per target after a warm-up of ` +
     `${s.warmupSeconds} s / ${s.warmupCalls} calls, split into ${s.rounds} interleaved rounds.`

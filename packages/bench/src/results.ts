@@ -64,6 +64,8 @@ export interface BenchReport {
     natsServer: string;
     /** 1-minute load average when the run started (other work on the machine). */
     loadAverageAtStart: number;
+    /** Median process wake-up round trip over pipes, µs, at the start and end of the run (machine-speed.ts). */
+    wakeupRoundTripUs?: { start: number; end?: number };
   };
   /** The mesh measured: commit, plus whether packages/ had uncommitted changes. */
   revision: string;

@@ -8,6 +8,7 @@ import { REPO_ROOT } from './paths.js';
 import { round } from './load.js';
 import type { BenchOptions } from './options.js';
 import { runFanout } from './fanout.js';
+import { wakeupRoundTripUs } from './machine-speed.js';
 import { runProfile } from './profile.js';
 import { checks, ratios, type BenchReport, type TargetResult } from './results.js';
 import { describeResult, measureInterleaved, measureTarget, type Progress } from './run-target.js';
@@ -36,6 +37,8 @@ export const BENCH_SERVER = 'bench';
 export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promise<BenchReport> {
   const { progress } = hooks;
   const machineInfo = machine();
+  const wakeupAtStart = await wakeupRoundTripUs();
+  progress(`machine: process wake-up round trip ${wakeupAtStart} µs (median over pipes; see docs/performance.md)`);
   const revision = meshRevision(options.meshCli);
   const upstream = fixtureServerCommand({ name: BENCH_SERVER });
   const cli = options.meshCli === undefined ? {} : { cli: options.meshCli };
@@ -112,12 +115,14 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
   if (fanout)
     described.push({ id: 'fanout', description: 'mcp-mesh with the CPU-bound bench server, 1 and 2 bridge replicas interleaved' });
   const profile = options.profile ? await runProfile(options, upstream, progress) : undefined;
+  const wakeupAtEnd = await wakeupRoundTripUs();
+  progress(`machine: process wake-up round trip ${wakeupAtEnd} µs at the end (${wakeupAtStart} µs at the start)`);
 
   return {
     version: 1,
     createdAt: new Date().toISOString(),
     mode: options.quick ? 'quick' : 'full',
-    machine: machineInfo,
+    machine: { ...machineInfo, wakeupRoundTripUs: { start: wakeupAtStart, end: wakeupAtEnd } },
     revision,
     settings: {
       sessions: options.sessions,
