@@ -32,13 +32,16 @@ describe("the bench's machine-speed probe", () => {
         natsServer: 'v2',
         loadAverageAtStart: 0,
         wakeupRoundTripUs: { start: 31, end: 128 },
+        hashMsPer1000: 0.98,
       },
       settings: { sessions: 4, rounds: 3, secondsPerWorkload: 6, maxCallsPerWorkload: 1, warmupSeconds: 1, warmupCalls: 1 },
       revision: 'abc',
       mode: 'full',
       createdAt: 'now',
     } as unknown as BenchReport;
-    expect(machineLine(report)).toContain('process wake-up round trip 31 µs at start, 128 µs at end');
+    expect(machineLine(report)).toContain(
+      '1 000 rounds of the fan-out hashing in 0.98 ms; process wake-up round trip 31 µs at start, 128 µs at end',
+    );
   });
 
   it('names the rounds a slowed machine ran', () => {

@@ -96,6 +96,7 @@ export function machineLine(report: BenchReport): string {
   return (
     `${m.cpus} × ${m.cpuModel}, ${m.memoryGB} GB, ${m.os}, Node ${m.node}, ${m.natsServer}; ` +
     `load average ${m.loadAverageAtStart} at start` +
+    (m.hashMsPer1000 === undefined ? '' : `; 1 000 rounds of the fan-out hashing in ${m.hashMsPer1000} ms`) +
     (m.wakeupRoundTripUs
       ? `; process wake-up round trip ${m.wakeupRoundTripUs.start} µs at start${m.wakeupRoundTripUs.end === undefined ? '' : `, ${m.wakeupRoundTripUs.end} µs at end`}`
       : '') +

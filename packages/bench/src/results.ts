@@ -66,6 +66,8 @@ export interface BenchReport {
     loadAverageAtStart: number;
     /** Median process wake-up round trip over pipes, µs, at the start and end of the run (machine-speed.ts). */
     wakeupRoundTripUs?: { start: number; end?: number };
+    /** Fastest time of 1 000 rounds of the fan-out tool's hashing in the load generator at the start, ms: CPU speed across runs. */
+    hashMsPer1000?: number;
   };
   /** The mesh measured: commit, plus whether packages/ had uncommitted changes. */
   revision: string;

@@ -9,6 +9,7 @@ import { round } from './load.js';
 import type { BenchOptions } from './options.js';
 import { runFanout } from './fanout.js';
 import { wakeupRoundTripUs } from './machine-speed.js';
+import { timeHashWork } from './cpu-work.js';
 import { runProfile } from './profile.js';
 import { checks, ratios, type BenchReport, type TargetResult } from './results.js';
 import { describeResult, measureInterleaved, measureTarget, type Progress } from './run-target.js';
@@ -172,5 +173,6 @@ export function machine(): BenchReport['machine'] {
     node: process.version,
     natsServer,
     loadAverageAtStart: round(loadavg()[0] ?? 0, 2),
+    hashMsPer1000: round(timeHashWork(1_000), 3),
   };
 }
