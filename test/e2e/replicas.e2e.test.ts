@@ -102,3 +102,47 @@ describe('balancing calls across replicas (ingress.balance)', () => {
     expect(mesh.ingress.registry.snapshot()[0]!.replicas).toHaveLength(1);
   });
 });
+
+describe('a bridge replica drained under load (rolling restart)', () => {
+  const meshes: TestMesh[] = [];
+  afterAll(async () => {
+    for (const mesh of meshes) await mesh.close();
+  });
+
+  for (const balance of ['least-in-flight', 'queue-group'] as const) {
+    it(`costs no call (ingress.balance: ${balance})`, async () => {
+      const mesh = await TestMesh.start({ balance });
+      meshes.push(mesh);
+      await mesh.addBridge('roll');
+      await mesh.addBridge('roll');
+      const client = await mesh.client('/servers/roll/mcp');
+      let stop = false;
+      let calls = 0;
+      const failures: string[] = [];
+      // 8 clients calling back to back while one replica drains and a new one joins.
+      const workers = Array.from({ length: 8 }, async (_, w) => {
+        while (!stop) {
+          const text = `w${w} #${calls++}`;
+          const result = await client
+            .callTool({ name: 'echo', arguments: { text } })
+            .catch((error: Error) => ({ isError: true, content: [{ type: 'text', text: error.message }] }));
+          const first = (result.content as { text?: string }[])[0]?.text;
+          if (result.isError || first !== text) failures.push(String(first));
+        }
+      });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await mesh.bridges[0]!.stop('SIGTERM');
+        // Gone from the registry at once: no announcement after its goodbye brings it back.
+        expect(mesh.ingress.registry.snapshot()[0]!.replicas.map((replica) => replica.state)).toEqual(['ready']);
+        await mesh.addBridge('roll');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        stop = true;
+        await Promise.all(workers);
+      }
+      expect(failures).toEqual([]);
+      expect(calls).toBeGreaterThan(50);
+    });
+  }
+});

@@ -87,12 +87,13 @@ export class TestMesh {
     else args.push('--', upstream.command, ...upstream.args);
     const bridge = new TestProcess(process.execPath, args, { env: { ...process.env, ...spec.processEnv } });
     this.bridges.push(bridge);
-    const before = this.ingress.registry.snapshot().find((s) => s.server === name)?.replicas.length ?? 0;
+    const ready = () =>
+      (this.ingress.registry.snapshot().find((s) => s.server === name)?.replicas ?? []).filter((r) => r.state === 'ready');
+    const before = ready().length;
     await waitFor(
       () => {
         if (!bridge.running) throw new Error(`bridge ${name} exited:\n${bridge.stderr}`);
-        const replicas = this.ingress.registry.snapshot().find((s) => s.server === name)?.replicas ?? [];
-        return replicas.filter((r) => r.state === 'ready').length > before;
+        return ready().length > before;
       },
       `bridge ${name} to become live`,
       20_000,

@@ -214,7 +214,8 @@ export class Bridge {
   private announce(kind: typeof RegistryKind.Announce | typeof RegistryKind.Heartbeat): void {
     const nc = this.options.nc;
     // Nothing is announced before the service answers on its subjects.
-    if (!this.service || nc.isClosed() || nc.isDraining()) return;
+    // Nor after the goodbye: a later announcement would bring the replica back into registries.
+    if (!this.service || this.closing || nc.isClosed() || nc.isDraining()) return;
     nc.publish(this.subjects.registry(kind), encoder.encode(JSON.stringify(this.descriptor())));
   }
 
@@ -441,16 +442,13 @@ export class Bridge {
   }
 
   /**
-   * Drains: stops taking calls (the service stops), lets in-flight calls finish, says goodbye,
-   * then stops the upstream. Idempotent.
+   * Drains: says goodbye, stops taking calls (serving those already delivered), lets calls in
+   * flight finish, then stops the upstream. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.draining = true;
       clearInterval(this.heartbeat);
       this.discoverSub?.unsubscribe();
-      this.instanceSub?.unsubscribe();
-      this.cancelSub?.unsubscribe();
       const nc = this.options.nc;
       if (!nc.isClosed()) {
         nc.publish(
@@ -458,8 +456,14 @@ export class Bridge {
           encoder.encode(JSON.stringify({ v: 1, server: this.options.server, instance: this.instance })),
         );
       }
-      await this.service?.stop().catch(() => undefined);
+      // Stop taking calls. Calls delivered until each subscription's drain completes are served
+      // like any other (refusing them failed calls in a rolling restart; dropping them left the
+      // caller waiting for its deadline).
+      await Promise.allSettled([this.service?.stop(), drain(this.instanceSub)]);
+      this.draining = true;
       await Promise.allSettled([...this.active]);
+      // Cancels still reach the calls that were finishing.
+      this.cancelSub?.unsubscribe();
       await this.clients?.closeAll();
       await this.upstream.stop();
       if (!nc.isClosed()) await nc.flush().catch(() => undefined);
@@ -470,6 +474,11 @@ export class Bridge {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Drains a subscription: messages the server sent before the unsubscribe are still handled. */
+async function drain(sub: Subscription | undefined): Promise<void> {
+  await sub?.drain();
 }
 
 /** Built once: deriving a zod schema per call cost 14-18% of the bridge's CPU (docs/performance.md). */
