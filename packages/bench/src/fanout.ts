@@ -58,25 +58,28 @@ export async function runFanout(
         { ...options, warmupCalls: Math.min(options.warmupCalls, 50) },
       ),
     );
-    // Rounds alternate one and two replicas, so that other load on a shared machine falls on both.
+    // Rounds alternate the variants, in an order that rotates from round to round, so that other
+    // load on a shared machine (and this VM's slowdowns under sustained CPU load) falls on all.
     const parts = workloads.map(() => ({ one: [] as TargetResult[], two: [] as TargetResult[], queue: [] as TargetResult[] }));
+    const variants = (['one', 'two', 'queue'] as const).filter((variant) => variant !== 'queue' || queueGroup);
+    let replicas = 1;
+    const ensureReplicas = async (wanted: number) => {
+      if (wanted > replicas) {
+        progress('  starting a second bridge replica…');
+        await mesh.addReplica();
+      } else if (wanted < replicas) await mesh.removeReplica();
+      replicas = wanted;
+    };
     for (let r = 0; r < options.rounds; r++) {
-      for (const [replicas, key] of [
-        [1, 'one'],
-        [2, 'two'],
-      ] as const) {
-        if (replicas === 2) {
-          progress('  starting a second bridge replica…');
-          await mesh.addReplica();
-        }
+      for (let v = 0; v < variants.length; v++) {
+        const variant = variants[(v + r) % variants.length]!;
+        if (variant !== 'queue') await ensureReplicas(variant === 'one' ? 1 : 2);
         for (const [index, workload] of workloads.entries()) {
-          const slice = sliceOf(workload, r);
-          parts[index]![key].push(await measureTarget(mesh, slice, measureOptions));
-          if (replicas === 2 && queueGroup) parts[index]!.queue.push(await measureTarget(queueGroup, slice, measureOptions));
+          parts[index]![variant].push(await measureTarget(variant === 'queue' ? queueGroup! : mesh, sliceOf(workload, r), measureOptions));
         }
-        if (replicas === 2 && r < options.rounds - 1) await mesh.removeReplica();
       }
     }
+    await ensureReplicas(2);
     const one = parts.map((part) => combineResults(part.one, 'mesh-1-replica'));
     const two = parts.map((part) => combineResults(part.two, 'mesh-2-replicas'));
     const queue = queueGroup ? parts.map((part) => combineResults(part.queue, 'mesh-2-replicas-queue-group')) : undefined;
