@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { MeshClient, replicaFailure, type ReplicaBalancer } from '@mcp-mesh/ingress';
 import { FrameKind, MeshError, MeshHeader, Subjects } from '@mcp-mesh/protocol';
@@ -47,12 +47,21 @@ describe('least-in-flight balancing in the mesh client', () => {
   }
 
   const call = (client: MeshClient) => client.call('svc', 'tools/call', { name: 'x' }, { deadline: Date.now() + 5_000 });
+  const clients: MeshClient[] = [];
+  const meshClient = (choices: ReplicaBalancer = balancer) => {
+    const client = new MeshClient(ingressNc, subjects, choices);
+    clients.push(client);
+    return client;
+  };
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
 
   it('sends each call to the replica with fewer calls in flight', async () => {
     const held: Msg[] = [];
     const a = await replica('a', (msg) => held.push(msg));
     const b = await replica('b', (msg) => held.push(msg));
-    const client = new MeshClient(ingressNc, subjects, balancer);
+    const client = meshClient();
     const calls = Array.from({ length: 6 }, () => call(client));
     await expect.poll(() => held.length).toBe(6);
     expect([a.received(), b.received()]).toEqual([3, 3]);
@@ -65,7 +74,7 @@ describe('least-in-flight balancing in the mesh client', () => {
   it('holds fast failures against a replica, so a broken replica does not draw the calls it fails quickest', async () => {
     const broken = await replica('a', (msg) => answer(msg, FrameKind.Error, { error: { code: -32603, message: 'credentials expired' } }));
     const healthy = await replica('b', (msg) => setTimeout(() => answer(msg, FrameKind.Result, { result: { content: [] } }), 20));
-    const client = new MeshClient(ingressNc, subjects, balancer);
+    const client = meshClient();
     let failed = 0;
     // 4 clients, 10 calls each, one after another: on the least-loaded count alone the replica that
     // answers at once (with an error) would take nearly all of them.
@@ -79,6 +88,57 @@ describe('least-in-flight balancing in the mesh client', () => {
     expect(broken.received()).toBeLessThan(10);
     broken.stop();
     healthy.stop();
+  });
+
+  it('lets a failure record wear off, so a recovered replica is used again', async () => {
+    let broken = true;
+    const held: Msg[] = [];
+    const a = await replica('a', (msg) => {
+      if (broken) answer(msg, FrameKind.Error, { error: { code: -32603, message: 'restarting' } });
+      else held.push(msg);
+    });
+    const b = await replica('b', (msg) => held.push(msg));
+    // First only a is offered: it fails 4 calls in a row.
+    let choices = ['a'];
+    const client = meshClient({ balancedReplicas: () => choices, forget: () => undefined });
+    for (let i = 0; i < 4; i++) await expect(call(client)).rejects.toThrow('restarting');
+    expect(a.received()).toBe(4);
+    broken = false;
+    choices = ['a', 'b'];
+    // Held against it now: 2 calls at once both go to b.
+    const before = b.received();
+    const first = Array.from({ length: 2 }, () => call(client));
+    await expect.poll(() => held.length).toBe(2);
+    expect(b.received() - before).toBe(2);
+    for (const msg of held.splice(0)) answer(msg, FrameKind.Result, { result: {} });
+    await Promise.all(first);
+    // After the record wears off (2 s), a takes its share again.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const aBefore = a.received();
+    const second = Array.from({ length: 4 }, () => call(client));
+    await expect.poll(() => held.length).toBe(4);
+    expect(a.received() - aBefore).toBe(2);
+    for (const msg of held.splice(0)) answer(msg, FrameKind.Result, { result: {} });
+    await Promise.all(second);
+    a.stop();
+    b.stop();
+  });
+
+  it('sends a call the chosen replica cannot take (no responders) to the queue subject, and forgets that replica', async () => {
+    const forgotten: string[] = [];
+    const queue = replicaNc.subscribe(subjects.server('svc', 'tools/call'), {
+      queue: subjects.queueGroup('svc'),
+      callback: (error, msg) => {
+        if (!error) answer(msg, FrameKind.Result, { result: { via: 'queue' } });
+      },
+    });
+    await replicaNc.flush();
+    // 'gone' has no subscriber: nats-server answers 503 at once.
+    const client = meshClient({ balancedReplicas: () => ['gone'], forget: (_server, instance) => forgotten.push(instance) });
+    const results = await Promise.all(Array.from({ length: 3 }, () => call(client)));
+    expect(results).toEqual([{ via: 'queue' }, { via: 'queue' }, { via: 'queue' }]);
+    expect(forgotten).toEqual(['gone', 'gone', 'gone']);
+    queue.unsubscribe();
   });
 
   it('counts only failures of the replica, not of the request', () => {

@@ -60,6 +60,12 @@ describe('a 3-node NATS cluster: ingress on node 1, bridges on nodes 2 and 3, au
     );
   }, 90_000);
 
+  it("has each bridge announce its NATS cluster, so that ingresses can prefer their own cluster's replicas", () => {
+    const replicas = ingress.registry.snapshot().find((s) => s.server === 'clustered')!.replicas;
+    expect(replicas.map((replica) => replica.natsCluster)).toEqual([nc.info!.cluster, nc.info!.cluster]);
+    expect(nc.info!.cluster).toBeTruthy();
+  });
+
   afterAll(async () => {
     await Promise.all(bridges.map((bridge) => bridge.stop()));
     await ingress?.close();

@@ -57,11 +57,12 @@ describe('balancing calls across replicas (ingress.balance)', () => {
     for (const mesh of meshes) await mesh.close();
   });
 
-  async function meshWithReplicas(balance: 'least-in-flight' | 'queue-group'): Promise<TestMesh> {
+  async function meshWithReplicas(balance: 'least-in-flight' | 'queue-group', heartbeatMs?: number): Promise<TestMesh> {
     const mesh = await TestMesh.start({ balance });
     meshes.push(mesh);
-    await mesh.addBridge('bal');
-    await mesh.addBridge('bal');
+    const spec = heartbeatMs === undefined ? {} : { heartbeatMs };
+    await mesh.addBridge('bal', spec);
+    await mesh.addBridge('bal', spec);
     return mesh;
   }
 
@@ -69,8 +70,9 @@ describe('balancing calls across replicas (ingress.balance)', () => {
     const mesh = await meshWithReplicas(IngressConfigSchema.parse({}).balance);
     const spy = spyOnReplicaSubjects(mesh);
     const client = await mesh.client('/servers/bal/mcp');
-    const results = await Promise.all(Array.from({ length: 8 }, () => client.callTool({ name: 'sleep', arguments: { ms: 400 } })));
-    for (const result of results) expect(result.content).toEqual([{ type: 'text', text: 'slept 400' }]);
+    // Long calls, so that all 8 are in flight together even on a slow machine.
+    const results = await Promise.all(Array.from({ length: 8 }, () => client.callTool({ name: 'sleep', arguments: { ms: 2_000 } })));
+    for (const result of results) expect(result.content).toEqual([{ type: 'text', text: 'slept 2000' }]);
     spy.stop();
     // A queue group picks at random: an exact 4/4 split happens in 27% of runs (C(8,4)/2^8).
     expect([...spy.counts.values()].sort()).toEqual([4, 4]);
@@ -89,11 +91,12 @@ describe('balancing calls across replicas (ingress.balance)', () => {
   });
 
   it('a replica killed without goodbye costs no call: its calls go to the queue subject, and it is forgotten', async () => {
-    const mesh = await meshWithReplicas('least-in-flight');
+    // Heartbeats 10 s apart: the killed replica cannot expire during the test, only be forgotten.
+    const mesh = await meshWithReplicas('least-in-flight', 10_000);
     const client = await mesh.client('/servers/bal/mcp');
     await client.callTool({ name: 'echo', arguments: { text: 'warm' } });
     await mesh.bridges[0]!.stop('SIGKILL');
-    // Its heartbeat has not expired yet (3 x 300 ms): the ingress still lists both replicas.
+    // Its heartbeat has not expired (3 x 10 s): the ingress still lists both replicas.
     expect(mesh.ingress.registry.snapshot()[0]!.replicas).toHaveLength(2);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => client.callTool({ name: 'echo', arguments: { text: `after ${i}` } })),

@@ -21,6 +21,8 @@ export interface BridgeSpec {
   rateLimit?: string;
   /** The bridge's log level (default warn); info shows the upstream's stderr lines. */
   logLevel?: string;
+  /** Heartbeat interval (default {@link TEST_HEARTBEAT_MS}); a replica is expired after 3 missed beats. */
+  heartbeatMs?: number;
 }
 
 /** Heartbeats are fast in tests so that a stopped bridge expires in under a second. */
@@ -75,7 +77,7 @@ export class TestMesh {
       '--nats-url',
       this.nats.url,
       '--heartbeat',
-      String(TEST_HEARTBEAT_MS),
+      String(spec.heartbeatMs ?? TEST_HEARTBEAT_MS),
       '--log-level',
       spec.logLevel ?? 'warn',
     ];

@@ -39,8 +39,4 @@ describe('balancedChoices: where the ingress may send a call itself', () => {
     // Not in a cluster (a single nats-server): every ready replica.
     expect(balancedChoices(replicas, undefined)).toEqual(['eu-1', 'us-1', 'eu-2']);
   });
-
-  it('keeps the cluster a bridge announces', () => {
-    expect(replica('a', 'ready', 'eu').natsCluster).toBe('eu');
-  });
 });

@@ -191,7 +191,7 @@ export class Bridge {
       instance: this.instance,
       state: this.draining ? 'draining' : this.upstream.state,
       sessionMode: this.options.config.sessionMode ?? 'shared',
-      ...(this.options.nc.info?.cluster ? { natsCluster: this.options.nc.info.cluster } : {}),
+      ...(clusterOf(this.options.nc) === undefined ? {} : { natsCluster: clusterOf(this.options.nc) }),
       upstream: this.upstream.target,
       ...(info
         ? {
@@ -474,6 +474,12 @@ export class Bridge {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The NATS cluster the connection's server belongs to, when it has a name a descriptor can carry. */
+function clusterOf(nc: NatsConnection): string | undefined {
+  const cluster = nc.info?.cluster;
+  return cluster && cluster.length <= 256 ? cluster : undefined;
 }
 
 /** Drains a subscription: messages the server sent before the unsubscribe are still handled. */

@@ -63,8 +63,14 @@ export class Catalog {
     const { method, field } = ListMethods[kind];
     const items: Item[] = [];
     let cursor: string | undefined;
+    // Later pages go to the replica that gave the first: a cursor may mean something only there.
+    const stats: { instance?: string } = {};
     for (let page = 0; page < 1_000; page++) {
-      const result = await this.client.call(server, method, cursor === undefined ? undefined : { cursor }, { deadline });
+      const result = await this.client.call(server, method, cursor === undefined ? undefined : { cursor }, {
+        deadline,
+        stats,
+        ...(cursor !== undefined && stats.instance ? { instance: stats.instance } : {}),
+      });
       const pageItems = result[field];
       if (Array.isArray(pageItems)) items.push(...(pageItems as Item[]));
       const next = result.nextCursor;

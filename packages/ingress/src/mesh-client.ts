@@ -96,6 +96,8 @@ const DEADLINE_GRACE_MS = 1_000;
  * flight than that, it still gets some, and one success clears its record.
  */
 const MAX_FAILURE_PENALTY = 8;
+/** How long a replica's failures are held against it after the last one, milliseconds. */
+const FAILURE_MEMORY_MS = 2_000;
 /** Mesh codes of answers in which the replica (its bridge or upstream), not the request, failed. */
 const REPLICA_FAILURES: ReadonlySet<string> = new Set([
   'MESH_BRIDGE_DRAINING',
@@ -134,7 +136,7 @@ export class MeshClient {
    * Consecutive answers per replica that say the replica, not the request, failed (capped): added
    * to its load, so that a replica failing fast does not draw the calls it answers quickest.
    */
-  private readonly failures = new Map<string, number>();
+  private readonly failures = new Map<string, { count: number; at: number }>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -163,9 +165,16 @@ export class MeshClient {
     const queueSubject = isForwardedMethod(method) ? this.subjects.server(server, method) : this.subjects.extension(server, method);
     // With several ready replicas the one with the fewest of this ingress's calls takes it: a queue
     // group picks at random, leaving one replica idle while another has a backlog.
-    const choice = options.instance ? undefined : this.leastLoaded(server);
+    let choice = options.instance || queueSubject.length > MAX_SUBJECT_LENGTH ? undefined : this.leastLoaded(server);
+    let subject = queueSubject;
+    if (options.instance) subject = this.subjects.instance(options.instance, method);
+    else if (choice) {
+      const own = this.instanceSubject(choice, method);
+      // A replica's subject is a few characters longer: a method that only just fits goes to the queue.
+      if (own.length <= MAX_SUBJECT_LENGTH) subject = own;
+      else choice = undefined;
+    }
     const instance = options.instance ?? choice;
-    const subject = instance ? this.instanceSubject(instance, method) : queueSubject;
     // A subject past nats-server's control-line limit would drop the whole connection: refuse it here.
     if (subject.length > MAX_SUBJECT_LENGTH) {
       return Promise.reject(
@@ -234,13 +243,28 @@ export class MeshClient {
   }
 
   private loadOf(instance: string): number {
-    return (this.loads.get(instance) ?? 0) + (this.failures.get(instance) ?? 0);
+    const load = this.loads.get(instance) ?? 0;
+    if (this.failures.size === 0) return load;
+    const failed = this.failures.get(instance);
+    if (!failed) return load;
+    // The record wears off: a replica that recovered (its upstream restarted) is tried again even
+    // when no call would otherwise go to it.
+    if (Date.now() - failed.at > FAILURE_MEMORY_MS) {
+      this.failures.delete(instance);
+      return load;
+    }
+    return load + failed.count;
   }
 
-  /** Counts a replica's answer: a failure of the replica lengthens its streak, anything else ends it. */
+  /** Counts a balanced replica's answer: a failure of the replica lengthens its record, anything else clears it. */
   private judge(instance: string, replicaFailed: boolean): void {
-    if (replicaFailed) this.failures.set(instance, Math.min((this.failures.get(instance) ?? 0) + 1, MAX_FAILURE_PENALTY));
-    else if (this.failures.size > 0) this.failures.delete(instance);
+    if (!replicaFailed) {
+      if (this.failures.size > 0) this.failures.delete(instance);
+      return;
+    }
+    const count = Math.min((this.failures.get(instance)?.count ?? 0) + 1, MAX_FAILURE_PENALTY);
+    if (!this.failures.has(instance) && this.failures.size >= MAX_REMEMBERED) this.failures.clear();
+    this.failures.set(instance, { count, at: Date.now() });
   }
 
   /** `subjects.instance()`, remembered per replica (a few methods each): balanced calls build it on every call. */
@@ -253,9 +277,12 @@ export class MeshClient {
     }
     let subject = byMethod.get(method);
     if (subject === undefined) {
-      if (byMethod.size >= MAX_REMEMBERED) byMethod.clear();
       subject = this.subjects.instance(instance, method);
-      byMethod.set(method, subject);
+      // Only subjects that can be sent are kept: a client's refused method names are not.
+      if (subject.length <= MAX_SUBJECT_LENGTH) {
+        if (byMethod.size >= MAX_REMEMBERED) byMethod.clear();
+        byMethod.set(method, subject);
+      }
     }
     return subject;
   }
@@ -400,6 +427,7 @@ export class MeshClient {
         this.count(balanced.instance, -1);
         entry.counted = undefined;
         entry.subject = balanced.queueSubject;
+        this.failures.delete(balanced.instance);
         this.balancer?.forget(entry.server, balanced.instance);
         try {
           balanced.requeue();
@@ -422,6 +450,8 @@ export class MeshClient {
       );
       return;
     }
+    // A replica answered: the call will not go to the queue subject, and its payload can go.
+    entry.balanced = undefined;
     const frame = headers?.get(MeshHeader.Frame);
     let body: Record<string, unknown>;
     try {
@@ -452,11 +482,11 @@ export class MeshClient {
     }
     if (frame === FrameKind.Error) {
       const wire = body.error as WireError;
-      if (entry.counted) this.judge(entry.counted, replicaFailure(wire));
+      if (entry.counted && this.balancer) this.judge(entry.counted, replicaFailure(wire));
       this.fail(token, new UpstreamError(wire));
       return;
     }
-    if (entry.counted) this.judge(entry.counted, false);
+    if (entry.counted && this.balancer) this.judge(entry.counted, false);
     this.settle(token);
     entry.resolve((body.result ?? {}) as Record<string, unknown>);
   }
