@@ -123,6 +123,30 @@ describe('one trace per call across ingress, NATS, bridge and upstream', () => {
     expect(text).toContain('mcp_mesh_tool_calls');
   });
 
+  it('reports the replica balancer: calls in flight per replica, and calls resent when a replica was gone', async () => {
+    const metricsText = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+    const replicaLines = (text: string) => text.split('\n').filter((line) => line.startsWith('mcp_mesh_replica_calls_in_flight{'));
+    const fixture = fixtureServerCommand({ name: 'traced' });
+    const second = new TestProcess(
+      process.execPath,
+      [CLI, 'bridge', '--name', 'traced', '--nats-url', nats.url, '--', fixture.command, ...fixture.args],
+      {
+        env: otelEnv(receiver),
+      },
+    );
+    // Two replicas: the balancer chooses between them, and the gauge shows both (idle: 0).
+    await waitFor(async () => replicaLines(await metricsText()).length === 2, 'the gauge to show two replicas', 20_000);
+    for (const line of replicaLines(await metricsText()))
+      expect(line).toMatch(/mcp_mesh_server="traced".*mcp_mesh_instance="traced-[0-9a-f]+".*\} 0$/);
+    await second.stop('SIGKILL');
+    // Two calls at rest go to both replicas in turn: one meets the killed replica and is resent.
+    for (const text of ['a', 'b']) {
+      const result = await client.callTool({ name: 'echo', arguments: { text } });
+      expect(result.content).toEqual([{ type: 'text', text }]);
+    }
+    expect(await metricsText()).toMatch(/mcp_mesh_balancer_requeues_total\{[^}]*mcp_mesh_server="traced"[^}]*\} 1$/m);
+  });
+
   it('puts trace ids on log lines', () => {
     const lines = ingress.stderr.split('\n').filter((line) => line.includes('"mcp request"'));
     expect(lines.length).toBeGreaterThan(0);

@@ -137,6 +137,8 @@ export class MeshClient {
    * to its load, so that a replica failing fast does not draw the calls it answers quickest.
    */
   private readonly failures = new Map<string, { count: number; at: number }>();
+  /** Calls resent to a server's queue subject because the chosen replica had no responder, per server. */
+  private readonly requeues = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -221,6 +223,22 @@ export class MeshClient {
     return this.start(server, method, subject, options, { resumed: false, span, instance, balanced }, (reply) =>
       this.nc.publish(subject, payload, { reply, headers: h }),
     );
+  }
+
+  /**
+   * The balancer's view for metrics: calls in flight from here per replica of `servers` it
+   * chooses among (0 included), and requeues per server since start.
+   */
+  balance(servers: readonly string[]): {
+    loads: { server: string; instance: string; calls: number }[];
+    requeues: { server: string; count: number }[];
+  } {
+    const loads = [];
+    if (this.balancer)
+      for (const server of servers)
+        for (const instance of this.balancer.balancedReplicas(server))
+          loads.push({ server, instance, calls: this.loads.get(instance) ?? 0 });
+    return { loads, requeues: [...this.requeues].map(([server, count]) => ({ server, count })) };
   }
 
   /** The ready replica of `server` with the fewest calls in flight from here, or none (queue subject). */
@@ -428,6 +446,8 @@ export class MeshClient {
         entry.counted = undefined;
         entry.subject = balanced.queueSubject;
         this.failures.delete(balanced.instance);
+        if (this.requeues.size < MAX_REMEMBERED || this.requeues.has(entry.server))
+          this.requeues.set(entry.server, (this.requeues.get(entry.server) ?? 0) + 1);
         this.balancer?.forget(entry.server, balanced.instance);
         try {
           balanced.requeue();

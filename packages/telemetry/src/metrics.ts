@@ -110,6 +110,40 @@ export class MeshMetrics {
     });
   }
 
+  /**
+   * Reports the ingress's replica balancer at scrape time: calls in flight per bridge replica it
+   * chose among, and calls resent to a server's queue subject because the chosen replica was gone.
+   */
+  observeBalancer(
+    read: () => {
+      loads: readonly { server: string; instance: string; calls: number }[];
+      requeues: readonly { server: string; count: number }[];
+    },
+  ): void {
+    const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    const loads = meter.createObservableGauge(Metric.ReplicaCallsInFlight, {
+      description: 'Calls this ingress has in flight per bridge replica of servers it balances (ingress.balance: least-in-flight)',
+    });
+    const requeues = meter.createObservableCounter(Metric.BalancerRequeues, {
+      description: 'Calls resent to the queue subject because the replica chosen for them had no responder',
+    });
+    loads.addCallback((result) => {
+      try {
+        for (const { server, instance, calls } of read().loads)
+          result.observe(calls, { [Attr.MeshServer]: server, [Attr.MeshInstance]: instance });
+      } catch {
+        // Telemetry never breaks the mesh.
+      }
+    });
+    requeues.addCallback((result) => {
+      try {
+        for (const { server, count } of read().requeues) result.observe(count, { [Attr.MeshServer]: server });
+      } catch {
+        // Telemetry never breaks the mesh.
+      }
+    });
+  }
+
   /** Records one finished request; never throws. */
   record(histogram: Histogram, seconds: number, attributes: Attributes): void {
     try {

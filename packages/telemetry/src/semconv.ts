@@ -37,6 +37,8 @@ export const Metric = {
   AuditPending: 'mcp_mesh.audit.pending',
   PolicyDenials: 'mcp_mesh.policy.denials',
   BreakerState: 'mcp_mesh.breaker.state',
+  ReplicaCallsInFlight: 'mcp_mesh.replica.calls.in_flight',
+  BalancerRequeues: 'mcp_mesh.balancer.requeues',
 } as const;
 
 export const MESSAGING_SYSTEM = 'nats';
