@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { MeshClient, replicaFailure, type ReplicaBalancer } from '@mcp-mesh/ingress';
-import { FrameKind, MeshError, MeshHeader, Subjects } from '@mcp-mesh/protocol';
+import { Catalog, MeshClient, Registry, replicaFailure, type ReplicaBalancer } from '@mcp-mesh/ingress';
+import { createLogger } from '@mcp-mesh/runtime';
+import { FrameKind, MeshError, MeshHeader, RegistryKind, Subjects } from '@mcp-mesh/protocol';
 import { NatsServer } from '@mcp-mesh/testing';
 
 /**
@@ -26,9 +27,11 @@ describe('least-in-flight balancing in the mesh client', () => {
     await nats?.stop();
   });
 
-  function answer(msg: Msg, frame: 'result' | 'error', body: unknown): void {
+  function answer(msg: Msg, frame: 'result' | 'error', body: unknown, instance?: string): void {
     const h = natsHeaders();
     h.set(MeshHeader.Frame, frame);
+    // Bridges name themselves on every frame.
+    if (instance) h.set(MeshHeader.Instance, instance);
     msg.respond(new TextEncoder().encode(JSON.stringify(body)), { headers: h });
   }
 
@@ -139,6 +142,66 @@ describe('least-in-flight balancing in the mesh client', () => {
     expect(results).toEqual([{ via: 'queue' }, { via: 'queue' }, { via: 'queue' }]);
     expect(forgotten).toEqual(['gone', 'gone', 'gone']);
     queue.unsubscribe();
+  });
+
+  it("fetches a paged list's later pages from the first page's replica, and starts again once if that replica goes", async () => {
+    const logger = createLogger({ name: 'catalog-test', level: 'silent' });
+    const registry = new Registry(ingressNc, subjects, logger);
+    await registry.start(20);
+    const pages: Record<string, { tools: { name: string }[]; nextCursor?: string }> = {
+      first: { tools: [{ name: 't1' }, { name: 't2' }], nextCursor: 'p2' },
+      p2: { tools: [{ name: 't3' }] },
+    };
+    const served: string[] = [];
+    let firstServer: string | undefined;
+    const subs = ['a', 'b'].map((instance) => {
+      const serve = (msg: Msg) => {
+        const cursor = (JSON.parse(new TextDecoder().decode(msg.data)) as { params?: { cursor?: string } }).params?.cursor;
+        served.push(`${instance}:${cursor ?? 'first'}`);
+        answer(msg, FrameKind.Result, { result: pages[cursor ?? 'first'] }, instance);
+        // The replica that served the first page goes away before the second is asked for.
+        if (firstServer === undefined && cursor === undefined) {
+          firstServer = instance;
+          for (const sub of owned) sub.unsubscribe();
+        }
+      };
+      const owned = [
+        replicaNc.subscribe(subjects.instanceAll(instance), { callback: (error, msg) => !error && serve(msg) }),
+        replicaNc.subscribe(subjects.server('svc', 'tools/list'), {
+          queue: subjects.queueGroup('svc'),
+          callback: (error, msg) => !error && serve(msg),
+        }),
+      ];
+      return owned;
+    });
+    await replicaNc.flush();
+    for (const instance of ['a', 'b']) {
+      const descriptor = {
+        v: 1,
+        server: 'svc',
+        instance,
+        state: 'ready',
+        upstream: { kind: 'stdio', target: 'x' },
+        serverInfo: { name: 'svc', version: '1' },
+        digests: { tools: 'd1' },
+        counts: {},
+        startedAt: new Date().toISOString(),
+        restarts: 0,
+        ttlMs: 60_000,
+        inFlight: 0,
+      };
+      replicaNc.publish(subjects.registry(RegistryKind.Announce), JSON.stringify(descriptor));
+    }
+    await expect.poll(() => registry.balancedReplicas('svc').length).toBe(2);
+    const client = meshClient(registry);
+    const catalog = new Catalog(registry, client, { separator: '__', listTimeoutMs: 5_000, logger });
+    const items = await catalog.serverList('svc', 'tools', Date.now() + 5_000);
+    expect(items.map((item) => item.name)).toEqual(['t1', 't2', 't3']);
+    const other = firstServer === 'a' ? 'b' : 'a';
+    // Page 2 was asked of the first replica (gone: no responders), then the list started over elsewhere.
+    expect(served).toEqual([`${firstServer}:first`, `${other}:first`, `${other}:p2`]);
+    for (const sub of subs.flat()) sub.unsubscribe();
+    registry.close();
   });
 
   it('counts only failures of the replica, not of the request', () => {

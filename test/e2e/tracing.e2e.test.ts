@@ -20,6 +20,7 @@ describe('one trace per call across ingress, NATS, bridge and upstream', () => {
   let receiver: OtlpReceiver;
   let ingress: TestProcess;
   let bridge: TestProcess;
+  let second: TestProcess | undefined;
   let client: Client;
   let port: number;
 
@@ -55,7 +56,7 @@ describe('one trace per call across ingress, NATS, bridge and upstream', () => {
 
   afterAll(async () => {
     await client?.close();
-    await Promise.all([ingress?.stop(), bridge?.stop()]);
+    await Promise.all([ingress?.stop(), bridge?.stop(), second?.stop()]);
     await receiver?.close();
     await nats?.stop();
   });
@@ -123,28 +124,32 @@ describe('one trace per call across ingress, NATS, bridge and upstream', () => {
     expect(text).toContain('mcp_mesh_tool_calls');
   });
 
-  it('reports the replica balancer: calls in flight per replica, and calls resent when a replica was gone', async () => {
+  it('reports the replica balancer: replicas it balances, calls in flight on them, and calls resent when a replica was gone', async () => {
     const metricsText = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-    const replicaLines = (text: string) => text.split('\n').filter((line) => line.startsWith('mcp_mesh_replica_calls_in_flight{'));
     const fixture = fixtureServerCommand({ name: 'traced' });
-    const second = new TestProcess(
+    // Heartbeats 10 s apart: the killed replica cannot expire before the calls below reach it.
+    second = new TestProcess(
       process.execPath,
-      [CLI, 'bridge', '--name', 'traced', '--nats-url', nats.url, '--', fixture.command, ...fixture.args],
-      {
-        env: otelEnv(receiver),
-      },
+      [CLI, 'bridge', '--name', 'traced', '--nats-url', nats.url, '--heartbeat', '10000', '--', fixture.command, ...fixture.args],
+      { env: otelEnv(receiver) },
     );
-    // Two replicas: the balancer chooses between them, and the gauge shows both (idle: 0).
-    await waitFor(async () => replicaLines(await metricsText()).length === 2, 'the gauge to show two replicas', 20_000);
-    for (const line of replicaLines(await metricsText()))
-      expect(line).toMatch(/mcp_mesh_server="traced".*mcp_mesh_instance="traced-[0-9a-f]+".*\} 0$/);
+    // Two replicas: the balancer chooses between them; at rest none has a call in flight.
+    await waitFor(
+      async () => /mcp_mesh_balancer_replicas\{[^}]*mcp_mesh_server="traced"[^}]*\} 2$/m.test(await metricsText()),
+      'two balanced replicas',
+      20_000,
+    );
+    expect(await metricsText()).toMatch(/mcp_mesh_balancer_replica_calls_in_flight_max\{[^}]*mcp_mesh_server="traced"[^}]*\} 0$/m);
     await second.stop('SIGKILL');
     // Two calls at rest go to both replicas in turn: one meets the killed replica and is resent.
     for (const text of ['a', 'b']) {
       const result = await client.callTool({ name: 'echo', arguments: { text } });
       expect(result.content).toEqual([{ type: 'text', text }]);
     }
-    expect(await metricsText()).toMatch(/mcp_mesh_balancer_requeues_total\{[^}]*mcp_mesh_server="traced"[^}]*\} 1$/m);
+    const after = await metricsText();
+    expect(after).toMatch(/mcp_mesh_balancer_requeues_total\{[^}]*mcp_mesh_server="traced"[^}]*\} 1$/m);
+    // Forgotten: one replica left, so the queue subject takes the calls again.
+    expect(after).toMatch(/mcp_mesh_balancer_replicas\{[^}]*mcp_mesh_server="traced"[^}]*\} 0$/m);
   });
 
   it('puts trace ids on log lines', () => {

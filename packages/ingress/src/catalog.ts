@@ -64,13 +64,27 @@ export class Catalog {
     const items: Item[] = [];
     let cursor: string | undefined;
     // Later pages go to the replica that gave the first: a cursor may mean something only there.
-    const stats: { instance?: string } = {};
+    // If that replica goes away in between, the list starts again once, from any replica.
+    let stats: { instance?: string } = {};
+    let restarted = false;
     for (let page = 0; page < 1_000; page++) {
-      const result = await this.client.call(server, method, cursor === undefined ? undefined : { cursor }, {
-        deadline,
-        stats,
-        ...(cursor !== undefined && stats.instance ? { instance: stats.instance } : {}),
-      });
+      const pinned = cursor !== undefined ? stats.instance : undefined;
+      let result: Record<string, unknown>;
+      try {
+        result = await this.client.call(server, method, cursor === undefined ? undefined : { cursor }, {
+          deadline,
+          stats,
+          ...(pinned ? { instance: pinned } : {}),
+        });
+      } catch (error) {
+        if (!pinned || restarted || !(error instanceof MeshError) || error.code !== 'MESH_SERVER_UNAVAILABLE') throw error;
+        restarted = true;
+        items.length = 0;
+        cursor = undefined;
+        stats = {};
+        page = -1;
+        continue;
+      }
       const pageItems = result[field];
       if (Array.isArray(pageItems)) items.push(...(pageItems as Item[]));
       const next = result.nextCursor;

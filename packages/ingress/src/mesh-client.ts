@@ -226,19 +226,34 @@ export class MeshClient {
   }
 
   /**
-   * The balancer's view for metrics: calls in flight from here per replica of `servers` it
-   * chooses among (0 included), and requeues per server since start.
+   * The balancer's view for metrics, per server of `servers`: how many replicas it chooses among
+   * (0: the queue subject takes the server's calls), and the fewest and most calls in flight from
+   * here on one of them; and requeues per server since start. Per server, not per replica: replica
+   * ids change with every restart, and an exported series is never dropped.
    */
   balance(servers: readonly string[]): {
-    loads: { server: string; instance: string; calls: number }[];
+    spread: { server: string; replicas: number; min: number; max: number }[];
     requeues: { server: string; count: number }[];
   } {
-    const loads = [];
+    const spread = [];
     if (this.balancer)
-      for (const server of servers)
-        for (const instance of this.balancer.balancedReplicas(server))
-          loads.push({ server, instance, calls: this.loads.get(instance) ?? 0 });
-    return { loads, requeues: [...this.requeues].map(([server, count]) => ({ server, count })) };
+      for (const server of servers) {
+        const replicas = this.balancer.balancedReplicas(server);
+        // A server not balanced now reports 0 replicas (its earlier series are never dropped).
+        if (replicas.length === 0) {
+          spread.push({ server, replicas: 0, min: 0, max: 0 });
+          continue;
+        }
+        let min = Number.POSITIVE_INFINITY;
+        let max = 0;
+        for (const instance of replicas) {
+          const calls = this.loads.get(instance) ?? 0;
+          min = Math.min(min, calls);
+          max = Math.max(max, calls);
+        }
+        spread.push({ server, replicas: replicas.length, min, max });
+      }
+    return { spread, requeues: [...this.requeues].map(([server, count]) => ({ server, count })) };
   }
 
   /** The ready replica of `server` with the fewest calls in flight from here, or none (queue subject). */
@@ -280,7 +295,9 @@ export class MeshClient {
       if (this.failures.size > 0) this.failures.delete(instance);
       return;
     }
-    const count = Math.min((this.failures.get(instance)?.count ?? 0) + 1, MAX_FAILURE_PENALTY);
+    const previous = this.failures.get(instance);
+    const live = previous && Date.now() - previous.at <= FAILURE_MEMORY_MS ? previous.count : 0;
+    const count = Math.min(live + 1, MAX_FAILURE_PENALTY);
     if (!this.failures.has(instance) && this.failures.size >= MAX_REMEMBERED) this.failures.clear();
     this.failures.set(instance, { count, at: Date.now() });
   }

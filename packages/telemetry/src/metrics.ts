@@ -111,37 +111,47 @@ export class MeshMetrics {
   }
 
   /**
-   * Reports the ingress's replica balancer at scrape time: calls in flight per bridge replica it
-   * chose among, and calls resent to a server's queue subject because the chosen replica was gone.
+   * Reports the ingress's replica balancer at scrape time, per server it balances: the replicas it
+   * chooses among, the fewest and the most calls in flight from this ingress on one of them (an
+   * even spread keeps them close), and calls resent to the queue subject because the replica
+   * chosen for them had no responder. One read per scrape.
    */
   observeBalancer(
     read: () => {
-      loads: readonly { server: string; instance: string; calls: number }[];
+      spread: readonly { server: string; replicas: number; min: number; max: number }[];
       requeues: readonly { server: string; count: number }[];
     },
   ): void {
     const meter = metrics.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
-    const loads = meter.createObservableGauge(Metric.ReplicaCallsInFlight, {
-      description: 'Calls this ingress has in flight per bridge replica of servers it balances (ingress.balance: least-in-flight)',
+    const replicas = meter.createObservableGauge(Metric.BalancedReplicas, {
+      description: 'Ready bridge replicas the ingress balances calls among, per server (ingress.balance: least-in-flight)',
+    });
+    const min = meter.createObservableGauge(Metric.ReplicaCallsInFlightMin, {
+      description: "Fewest of this ingress's calls in flight on one balanced replica of the server",
+    });
+    const max = meter.createObservableGauge(Metric.ReplicaCallsInFlightMax, {
+      description: "Most of this ingress's calls in flight on one balanced replica of the server",
     });
     const requeues = meter.createObservableCounter(Metric.BalancerRequeues, {
       description: 'Calls resent to the queue subject because the replica chosen for them had no responder',
     });
-    loads.addCallback((result) => {
-      try {
-        for (const { server, instance, calls } of read().loads)
-          result.observe(calls, { [Attr.MeshServer]: server, [Attr.MeshInstance]: instance });
-      } catch {
-        // Telemetry never breaks the mesh.
-      }
-    });
-    requeues.addCallback((result) => {
-      try {
-        for (const { server, count } of read().requeues) result.observe(count, { [Attr.MeshServer]: server });
-      } catch {
-        // Telemetry never breaks the mesh.
-      }
-    });
+    meter.addBatchObservableCallback(
+      (result) => {
+        try {
+          const view = read();
+          for (const entry of view.spread) {
+            const attributes = { [Attr.MeshServer]: entry.server };
+            result.observe(replicas, entry.replicas, attributes);
+            result.observe(min, entry.min, attributes);
+            result.observe(max, entry.max, attributes);
+          }
+          for (const { server, count } of view.requeues) result.observe(requeues, count, { [Attr.MeshServer]: server });
+        } catch {
+          // Telemetry never breaks the mesh.
+        }
+      },
+      [replicas, min, max, requeues],
+    );
   }
 
   /** Records one finished request; never throws. */

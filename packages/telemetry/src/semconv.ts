@@ -37,7 +37,9 @@ export const Metric = {
   AuditPending: 'mcp_mesh.audit.pending',
   PolicyDenials: 'mcp_mesh.policy.denials',
   BreakerState: 'mcp_mesh.breaker.state',
-  ReplicaCallsInFlight: 'mcp_mesh.replica.calls.in_flight',
+  BalancedReplicas: 'mcp_mesh.balancer.replicas',
+  ReplicaCallsInFlightMin: 'mcp_mesh.balancer.replica_calls_in_flight.min',
+  ReplicaCallsInFlightMax: 'mcp_mesh.balancer.replica_calls_in_flight.max',
   BalancerRequeues: 'mcp_mesh.balancer.requeues',
 } as const;
 
