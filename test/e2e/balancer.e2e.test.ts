@@ -49,7 +49,8 @@ describe('least-in-flight balancing in the mesh client', () => {
     return { received: () => received, stop: () => sub.unsubscribe() };
   }
 
-  const call = (client: MeshClient) => client.call('svc', 'tools/call', { name: 'x' }, { deadline: Date.now() + 5_000 });
+  const call = (client: MeshClient, timeoutMs = 5_000) =>
+    client.call('svc', 'tools/call', { name: 'x' }, { deadline: Date.now() + timeoutMs });
   const clients: MeshClient[] = [];
   const meshClient = (choices: ReplicaBalancer = balancer) => {
     const client = new MeshClient(ingressNc, subjects, choices);
@@ -125,6 +126,39 @@ describe('least-in-flight balancing in the mesh client', () => {
     await Promise.all(second);
     a.stop();
     b.stop();
+  });
+
+  it('tries a replica that keeps failing ever more rarely (its record is held twice as long each time)', async () => {
+    const held: Msg[] = [];
+    const a = await replica('a', (msg) => answer(msg, FrameKind.Error, { error: { code: -32603, message: 'credentials expired' } }));
+    const b = await replica('b', (msg) => held.push(msg));
+    let choices = ['a'];
+    const client = meshClient({ balancedReplicas: () => choices, forget: () => undefined });
+    for (let i = 0; i < 4; i++) await expect(call(client)).rejects.toThrow('credentials expired');
+    choices = ['a', 'b'];
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // b keeps calls in flight from here on: a gets a call exactly when its record no longer outweighs them.
+    const pending = [call(client, 20_000)];
+    try {
+      await expect.poll(() => held.length).toBe(1);
+      await sleep(2_100);
+      // The 2 s record wore off: a is tried, fails, and is now held off for 4 s.
+      await expect(call(client)).rejects.toThrow('credentials expired');
+      expect(a.received()).toBe(5);
+      await sleep(2_100);
+      pending.push(call(client, 20_000));
+      await expect.poll(() => held.length).toBe(2);
+      expect(a.received()).toBe(5);
+      await sleep(2_100);
+      await expect(call(client)).rejects.toThrow('credentials expired');
+      expect(a.received()).toBe(6);
+      for (const msg of held.splice(0)) answer(msg, FrameKind.Result, { result: {} });
+      await Promise.all(pending);
+      expect(b.received()).toBe(2);
+    } finally {
+      a.stop();
+      b.stop();
+    }
   });
 
   it('sends a call the chosen replica cannot take (no responders) to the queue subject, and forgets that replica', async () => {

@@ -96,8 +96,9 @@ const DEADLINE_GRACE_MS = 1_000;
  * flight than that, it still gets some, and one success clears its record.
  */
 const MAX_FAILURE_PENALTY = 8;
-/** How long a replica's failures are held against it after the last one, milliseconds. */
+/** How long a replica's failures are held against it after the last one, milliseconds (doubling while it keeps failing). */
 const FAILURE_MEMORY_MS = 2_000;
+const MAX_FAILURE_MEMORY_MS = 32_000;
 /** Mesh codes of answers in which the replica (its bridge or upstream), not the request, failed. */
 const REPLICA_FAILURES: ReadonlySet<string> = new Set([
   'MESH_BRIDGE_DRAINING',
@@ -136,7 +137,7 @@ export class MeshClient {
    * Consecutive answers per replica that say the replica, not the request, failed (capped): added
    * to its load, so that a replica failing fast does not draw the calls it answers quickest.
    */
-  private readonly failures = new Map<string, { count: number; at: number }>();
+  private readonly failures = new Map<string, { count: number; at: number; memoryMs: number }>();
   /** Calls resent to a server's queue subject because the chosen replica had no responder, per server. */
   private readonly requeues = new Map<string, number>();
 
@@ -279,27 +280,32 @@ export class MeshClient {
     const load = this.loads.get(instance) ?? 0;
     if (this.failures.size === 0) return load;
     const failed = this.failures.get(instance);
-    if (!failed) return load;
-    // The record wears off: a replica that recovered (its upstream restarted) is tried again even
-    // when no call would otherwise go to it.
-    if (Date.now() - failed.at > FAILURE_MEMORY_MS) {
-      this.failures.delete(instance);
-      return load;
-    }
+    // The record wears off (kept, so that a failure right after lengthens the next one): a replica
+    // that recovered (its upstream restarted) is tried again even when no call would otherwise go to it.
+    if (!failed || Date.now() - failed.at > failed.memoryMs) return load;
     return load + failed.count;
   }
 
-  /** Counts a balanced replica's answer: a failure of the replica lengthens its record, anything else clears it. */
+  /**
+   * Counts a balanced replica's answer: a good one clears its record; a failure of the replica
+   * adds to it, and a failure on the first try after the record wore off doubles how long the next
+   * one is held (up to {@link MAX_FAILURE_MEMORY_MS}), so a replica that fails every call is tried
+   * ever more rarely.
+   */
   private judge(instance: string, replicaFailed: boolean): void {
     if (!replicaFailed) {
       if (this.failures.size > 0) this.failures.delete(instance);
       return;
     }
+    const now = Date.now();
     const previous = this.failures.get(instance);
-    const live = previous && Date.now() - previous.at <= FAILURE_MEMORY_MS ? previous.count : 0;
-    const count = Math.min(live + 1, MAX_FAILURE_PENALTY);
-    if (!this.failures.has(instance) && this.failures.size >= MAX_REMEMBERED) this.failures.clear();
-    this.failures.set(instance, { count, at: Date.now() });
+    let record: { count: number; at: number; memoryMs: number };
+    if (!previous) record = { count: 1, at: now, memoryMs: FAILURE_MEMORY_MS };
+    else if (now - previous.at <= previous.memoryMs)
+      record = { count: Math.min(previous.count + 1, MAX_FAILURE_PENALTY), at: now, memoryMs: previous.memoryMs };
+    else record = { count: previous.count, at: now, memoryMs: Math.min(previous.memoryMs * 2, MAX_FAILURE_MEMORY_MS) };
+    if (!previous && this.failures.size >= MAX_REMEMBERED) this.failures.clear();
+    this.failures.set(instance, record);
   }
 
   /** `subjects.instance()`, remembered per replica (a few methods each): balanced calls build it on every call. */
