@@ -125,13 +125,20 @@ export class Bridge {
       }
     });
     await this.upstream.start();
-    this.service = await new Svcm(nc).add({
+    // Closed while starting (a signal during start-up): serve nothing.
+    if (this.closing) return;
+    const service = await new Svcm(nc).add({
       name: `mcp-${server}`,
       version: '0.1.0',
       description: `mcp-mesh bridge for MCP server '${server}'`,
       metadata: { server, instance: this.instance, upstream: this.upstream.target.target.slice(0, 200) },
       queue: this.subjects.queueGroup(server),
     });
+    if (this.closing) {
+      await service.stop().catch(() => undefined);
+      return;
+    }
+    this.service = service;
     for (const method of ForwardedMethods) {
       this.service.addEndpoint(method.replaceAll('/', '_'), {
         subject: this.subjects.server(server, method),
