@@ -354,7 +354,8 @@ export class MeshClient {
       method,
       replyTo,
       options,
-      { resumed: true, span: undefined, instance: undefined, balanced: undefined },
+      // Counted against the replica holding the call (its instance), not sent there: the answer goes to replyTo.
+      { resumed: true, span: undefined, instance: options.instance, balanced: undefined },
       (reply) => this.nc.publish(replyTo, payload, { reply }),
     );
   }

@@ -288,7 +288,7 @@ export function createSessionServer(deps: SessionServerDeps): Server {
             ...(inBand ? { onHeldRequest: (request: HeldRequest) => heldInputResult(request, heldTarget) } : {}),
           };
           return held
-            ? client.resume(target, method, held.state.replyTo, held.answer, options)
+            ? client.resume(target, method, held.state.replyTo, held.answer, { ...options, instance: held.state.instance })
             : client.call(target, method, 'mcpReq' in ctx ? withClientEnvelope(params, ctx) : params, options);
         },
       )
