@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * A CPU-bound MCP server over stdio for the fan-out measurement: tool `hash {iterations}` burns
- * a fixed amount of CPU on one core and answers with the digest and its pid (so replicas can be told apart).
+ * a fixed amount of CPU on one core and answers with the digest and its pid (so replicas can be told apart);
+ * tool `block {ms}` holds the server for that long without CPU.
  * Usage: node cpu-server.js [--name <name>]
  */
 import { McpServer } from '@modelcontextprotocol/server';
@@ -10,6 +11,7 @@ import * as z from 'zod/v4';
 
 import { hashWork } from './cpu-work.js';
 
+const BLOCKER = new Int32Array(new SharedArrayBuffer(4));
 const nameFlag = process.argv.indexOf('--name');
 const name = nameFlag === -1 ? 'cpu' : (process.argv[nameFlag + 1] ?? 'cpu');
 
@@ -22,6 +24,18 @@ const handle = serveStdio(() => {
       inputSchema: z.object({ iterations: z.number().int().min(1).max(10_000_000) }),
     },
     async ({ iterations }) => ({ content: [{ type: 'text' as const, text: `${hashWork(iterations)} pid=${process.pid}` }] }),
+  );
+  server.registerTool(
+    'block',
+    {
+      description:
+        'Blocks the server for `ms` milliseconds without using CPU (Atomics.wait), then answers with its pid: a server that serves one call at a time, for measuring how calls are spread over replicas apart from CPU contention',
+      inputSchema: z.object({ ms: z.number().int().min(0).max(60_000) }),
+    },
+    async ({ ms }) => {
+      Atomics.wait(BLOCKER, 0, 0, ms);
+      return { content: [{ type: 'text' as const, text: `blocked ${ms} pid=${process.pid}` }] };
+    },
   );
   return server;
 });

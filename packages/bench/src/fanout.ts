@@ -21,14 +21,20 @@ export async function runFanout(
   costsMs: readonly number[],
   progress: Progress,
   measureOptions: MeasureTargetOptions,
+  blockMs?: number,
 ): Promise<FanoutResult[]> {
   await quiet(measureOptions);
-  const levels = costsMs.map((targetMs) => {
+  const levels: { tool: 'hash' | 'block'; targetMs: number; iterations: number; hashMs: number }[] = costsMs.map((targetMs) => {
     const iterations = calibrateHashWork(targetMs);
-    return { targetMs, iterations, hashMs: round(timeHashWork(iterations), 2) };
+    return { tool: 'hash', targetMs, iterations, hashMs: round(timeHashWork(iterations), 2) };
   });
   for (const level of levels) {
     progress(`▶ fanout: hash tool of ${level.iterations} FNV-1a rounds over 1 KiB ≈ ${level.hashMs} ms of CPU per call`);
+  }
+  // The same spread of calls over replicas without CPU contention: the upstream blocks, one call at a time.
+  if (blockMs !== undefined) {
+    levels.push({ tool: 'block', targetMs: blockMs, iterations: 0, hashMs: blockMs });
+    progress(`▶ fanout: block tool holding the upstream ${blockMs} ms per call without CPU`);
   }
 
   const meshOptions = {
@@ -49,9 +55,9 @@ export async function runFanout(
     const workloads = levels.map((level) =>
       boundedWorkload(
         {
-          id: `hash${level.targetMs}ms-c${FANOUT_CONCURRENCY}`,
-          tool: 'hash',
-          args: { iterations: level.iterations },
+          id: `${level.tool}${level.targetMs}ms-c${FANOUT_CONCURRENCY}`,
+          tool: level.tool,
+          args: level.tool === 'hash' ? { iterations: level.iterations } : { ms: level.targetMs },
           concurrency: FANOUT_CONCURRENCY,
         },
         // CPU-bound calls are 50-500x slower than echo: a short warm-up suffices.
@@ -101,12 +107,12 @@ export async function runFanout(
       const speedup = speedupOf(double);
       const random = queue?.[index];
       progress(
-        `  fan-out at ~${level.targetMs} ms per call: 2 replicas / 1 = ${speedup}x` +
+        `  fan-out at ~${level.targetMs} ms per call${level.tool === 'block' ? ' (blocking, no CPU)' : ''}: 2 replicas / 1 = ${speedup}x` +
           (random ? ` (queue group: ${speedupOf(random)}x)` : '') +
           ` (replicas answering a burst of 32: ${pids.size})`,
       );
       return {
-        tool: 'hash' as const,
+        tool: level.tool,
         hashIterations: level.iterations,
         hashMs: level.hashMs,
         concurrency: FANOUT_CONCURRENCY,

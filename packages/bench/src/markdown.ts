@@ -63,7 +63,7 @@ export function fanoutTable(report: BenchReport): string {
     '|---|---|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const f of levels) {
-    const cost = `${f.hashMs} ms (${f.hashIterations} rounds)`;
+    const cost = f.tool === 'block' ? `${f.hashMs} ms blocked, no CPU` : `${f.hashMs} ms (${f.hashIterations} rounds)`;
     const row = (label: string, r: TargetResult, speedup: string) =>
       `| ${cost} | ${label} | ${r.callsPerSec.toFixed(0)} | ${fixed(r.latencyMs.p50, 2)} | ${fixed(r.latencyMs.p99, 2)} | ${r.errors} | ` +
       `${cpu(r, 'upstream')} | ${r.foreignCpuPercent} | ${roundsCell(r)} | ${speedup} |`;
@@ -71,6 +71,12 @@ export function fanoutTable(report: BenchReport): string {
     if (f.twoQueueGroup) lines.push(row('2 replicas, queue group', f.twoQueueGroup, `${f.queueGroupSpeedup}x`));
   }
   lines.push('', `Replicas answering a burst of 32 calls: ${levels[0]!.replicasAnswering}.`);
+  if (levels.some((f) => f.tool === 'block'))
+    lines.push(
+      '',
+      '"blocked, no CPU": the tool `block` holds its upstream (`Atomics.wait`) without using CPU, so the upstream serves one call ' +
+        'at a time while the cores stay free: how calls are spread over replicas, apart from CPU contention. Not a target of the issue.',
+    );
   if (levels.some((f) => f.twoQueueGroup))
     lines.push(
       '',

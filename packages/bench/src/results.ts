@@ -25,7 +25,8 @@ export interface TargetResult extends Measurement {
 }
 
 export interface FanoutResult {
-  tool: 'hash';
+  /** hash: CPU-bound; block: the upstream held for `hashMs` without CPU (one call at a time), not a target of the issue. */
+  tool: 'hash' | 'block';
   hashIterations: number;
   /** Calibrated single-call CPU cost of the tool in the harness process, milliseconds. */
   hashMs: number;
@@ -132,7 +133,8 @@ export function checks(results: readonly TargetResult[], fanout: readonly Fanout
   const ingressRss = rss('ingress');
   const bridgeRss = rss('bridge');
   const maxRss = ingressRss === null || bridgeRss === null ? null : Math.max(ingressRss, bridgeRss);
-  const speedup = fanout?.[0]?.speedup ?? null;
+  const cpuBound = fanout?.filter((level) => level.tool === 'hash');
+  const speedup = cpuBound?.[0]?.speedup ?? null;
   return [
     {
       id: 'throughput-c16',
@@ -157,13 +159,13 @@ export function checks(results: readonly TargetResult[], fanout: readonly Fanout
     },
     {
       id: 'fanout-2x',
-      description: `CPU-bound calls/s at c=16 (~${fanout?.[0]?.hashMs ?? 5} ms per call): 2 bridge replicas / 1`,
+      description: `CPU-bound calls/s at c=16 (~${cpuBound?.[0]?.hashMs ?? 5} ms per call): 2 bridge replicas / 1`,
       value: speedup,
       threshold: '>= 1.7',
       met: speedup === null ? null : speedup >= 1.7,
     },
     // The issue names no per-call cost for its CPU-bound tool: every measured level is reported.
-    ...(fanout ?? []).slice(1).map((level) => ({
+    ...(cpuBound ?? []).slice(1).map((level) => ({
       id: `fanout-2x-${Math.round(level.hashMs)}ms`,
       description: `CPU-bound calls/s at c=16 (~${level.hashMs} ms per call): 2 bridge replicas / 1`,
       value: level.speedup ?? null,

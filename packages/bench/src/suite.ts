@@ -112,7 +112,9 @@ export async function runSuite(options: BenchOptions, hooks: SuiteHooks): Promis
   const described: BenchReport['targets'] = measured.map((target) => ({ id: target.id, description: target.description }));
   if (wanted.has('supergateway-stateless')) described.push({ id: 'supergateway-stateless', description: started.at(-1)!.description });
 
-  const fanout = wanted.has('fanout') ? await runFanout(options, options.quick ? [5] : [5, 20], progress, measureOptions) : undefined;
+  const fanout = wanted.has('fanout')
+    ? await runFanout(options, options.quick ? [5] : [5, 20], progress, measureOptions, options.quick ? undefined : 20)
+    : undefined;
   if (fanout)
     described.push({ id: 'fanout', description: 'mcp-mesh with the CPU-bound bench server, 1 and 2 bridge replicas interleaved' });
   const profile = options.profile ? await runProfile(options, upstream, progress) : undefined;
