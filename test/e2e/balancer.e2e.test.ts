@@ -35,6 +35,13 @@ describe('least-in-flight balancing in the mesh client', () => {
     msg.respond(new TextEncoder().encode(JSON.stringify(body)), { headers: h });
   }
 
+  /** Answers every held request with an empty result. */
+  function release(held: Msg[]): void {
+    for (const msg of held.splice(0)) answer(msg, FrameKind.Result, { result: {} });
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
   /** A stand-in replica: `reply` decides, per request, when and how it is answered. */
   async function replica(instance: string, reply: (msg: Msg) => void): Promise<{ received: () => number; stop: () => void }> {
     let received = 0;
@@ -114,15 +121,15 @@ describe('least-in-flight balancing in the mesh client', () => {
     const first = Array.from({ length: 2 }, () => call(client));
     await expect.poll(() => held.length).toBe(2);
     expect(b.received() - before).toBe(2);
-    for (const msg of held.splice(0)) answer(msg, FrameKind.Result, { result: {} });
+    release(held);
     await Promise.all(first);
     // After the record wears off (2 s), a takes its share again.
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await sleep(2_100);
     const aBefore = a.received();
     const second = Array.from({ length: 4 }, () => call(client));
     await expect.poll(() => held.length).toBe(4);
     expect(a.received() - aBefore).toBe(2);
-    for (const msg of held.splice(0)) answer(msg, FrameKind.Result, { result: {} });
+    release(held);
     await Promise.all(second);
     a.stop();
     b.stop();
@@ -136,7 +143,6 @@ describe('least-in-flight balancing in the mesh client', () => {
     const client = meshClient({ balancedReplicas: () => choices, forget: () => undefined });
     for (let i = 0; i < 4; i++) await expect(call(client)).rejects.toThrow('credentials expired');
     choices = ['a', 'b'];
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     // b keeps calls in flight from here on: a gets a call exactly when its record no longer outweighs them.
     const pending = [call(client, 20_000)];
     try {
@@ -152,7 +158,7 @@ describe('least-in-flight balancing in the mesh client', () => {
       await sleep(2_100);
       await expect(call(client)).rejects.toThrow('credentials expired');
       expect(a.received()).toBe(6);
-      for (const msg of held.splice(0)) answer(msg, FrameKind.Result, { result: {} });
+      release(held);
       await Promise.all(pending);
       expect(b.received()).toBe(2);
     } finally {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 import { calibrateHashWork, timeHashWork } from './cpu-work.js';
+import { median } from './load.js';
 
 /** A measurement whose probe ran below this share of the run's first probe is flagged as slowed. */
 export const SLOWED_BELOW = 0.8;
@@ -28,9 +29,9 @@ export function machineSpeed(): number {
 /**
  * Median round trip, in microseconds, of one byte through a child Node process over pipes: the
  * cost of waking another process and being woken back, which every hop of a proxy pays twice per
- * call. The hashing probe above does not see it: on the reference VM this round trip has been
- * measured from ~30 µs to ~130 µs on different days while hashing ran at the same speed, and the
- * mesh (4 processes per call) slows more than a single-hop proxy when it is high.
+ * call. The hashing probe above does not see it: on the reference VM it was 69–130 µs through a
+ * session in which hashing ran only 1.3–1.9 × slower than in the reference run while the mesh's
+ * CPU per call was 5–9 × higher (the mesh has more hops per call than a single-hop proxy).
  */
 export async function wakeupRoundTripUs(trips = 400): Promise<number> {
   const child = spawn(process.execPath, ['-e', "process.stdin.on('data', (d) => process.stdout.write(d))"], {
@@ -47,8 +48,7 @@ export async function wakeupRoundTripUs(trips = 400): Promise<number> {
       // The first round trips include the child's start-up.
       if (i >= 20) times.push(Number(process.hrtime.bigint() - started) / 1000);
     }
-    times.sort((a, b) => a - b);
-    return Math.round(times[Math.floor(times.length / 2)]!);
+    return Math.round(median(times));
   } finally {
     child.kill();
   }

@@ -3,6 +3,7 @@ import { createInbox, headers as natsHeaders, type Msg, type NatsConnection, typ
 import { Svcm, type Service, type ServiceMsg } from '@nats-io/services';
 import {
   BridgeDescriptorSchema,
+  MAX_NATS_CLUSTER_LENGTH,
   CallRequestSchema,
   ForwardedMethods,
   FrameKind,
@@ -192,13 +193,14 @@ export class Bridge {
 
   descriptor(): BridgeDescriptor {
     const info = this.upstream.info;
+    const cluster = this.options.nc.info?.cluster;
     return BridgeDescriptorSchema.parse({
       v: 1,
       server: this.options.server,
       instance: this.instance,
       state: this.draining ? 'draining' : this.upstream.state,
       sessionMode: this.options.config.sessionMode ?? 'shared',
-      ...(clusterOf(this.options.nc) === undefined ? {} : { natsCluster: clusterOf(this.options.nc) }),
+      ...(cluster && cluster.length <= MAX_NATS_CLUSTER_LENGTH ? { natsCluster: cluster } : {}),
       upstream: this.upstream.target,
       ...(info
         ? {
@@ -481,12 +483,6 @@ export class Bridge {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** The NATS cluster the connection's server belongs to, when it has a name a descriptor can carry. */
-function clusterOf(nc: NatsConnection): string | undefined {
-  const cluster = nc.info?.cluster;
-  return cluster && cluster.length <= 256 ? cluster : undefined;
 }
 
 /** Drains a subscription: messages the server sent before the unsubscribe are still handled. */

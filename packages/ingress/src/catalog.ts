@@ -60,15 +60,24 @@ export class Catalog {
     const key = `${server}/${kind}`;
     const cached = this.cache.get(key);
     if (cached?.digest === digest) return cached.items;
+    // If the replica that gave the first page goes away before a later one, the list starts again once.
+    const items = (await this.pages(server, kind, deadline, true)) ?? (await this.pages(server, kind, deadline, false))!;
+    this.cache.set(key, { digest, items });
+    return items;
+  }
+
+  /**
+   * Every page of one server's list. Later pages go to the replica that gave the first: a cursor
+   * may mean something only there. Undefined when that replica is gone (no responders) and
+   * `mayRestart` is set; otherwise that fails like any call.
+   */
+  private async pages(server: string, kind: ListKind, deadline: number, mayRestart: boolean): Promise<Item[] | undefined> {
     const { method, field } = ListMethods[kind];
     const items: Item[] = [];
+    const stats: { instance?: string } = {};
     let cursor: string | undefined;
-    // Later pages go to the replica that gave the first: a cursor may mean something only there.
-    // If that replica goes away in between, the list starts again once, from any replica.
-    let stats: { instance?: string } = {};
-    let restarted = false;
     for (let page = 0; page < 1_000; page++) {
-      const pinned = cursor !== undefined ? stats.instance : undefined;
+      const pinned = cursor === undefined ? undefined : stats.instance;
       let result: Record<string, unknown>;
       try {
         result = await this.client.call(server, method, cursor === undefined ? undefined : { cursor }, {
@@ -77,13 +86,8 @@ export class Catalog {
           ...(pinned ? { instance: pinned } : {}),
         });
       } catch (error) {
-        if (!pinned || restarted || !(error instanceof MeshError) || error.code !== 'MESH_SERVER_UNAVAILABLE') throw error;
-        restarted = true;
-        items.length = 0;
-        cursor = undefined;
-        stats = {};
-        page = -1;
-        continue;
+        if (pinned && mayRestart && error instanceof MeshError && error.code === 'MESH_SERVER_UNAVAILABLE') return undefined;
+        throw error;
       }
       const pageItems = result[field];
       if (Array.isArray(pageItems)) items.push(...(pageItems as Item[]));
@@ -91,7 +95,6 @@ export class Catalog {
       if (typeof next !== 'string' || next.length === 0) break;
       cursor = next;
     }
-    this.cache.set(key, { digest, items });
     return items;
   }
 

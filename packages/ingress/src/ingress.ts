@@ -232,7 +232,8 @@ export class Ingress {
     // With token budgets the budgets' counter gives the metric its counts (session-server.ts).
     if (this.options.config.countTokens && !policy.tokenBudgets) this.tokens = await createTokenCounter();
     if (policy.breakers) this.metrics.observeBreakers(() => policy.breakers!.states());
-    this.metrics.observeBalancer(() => this.client.balance(this.registry.liveServers()));
+    if (this.options.config.balance === 'least-in-flight')
+      this.metrics.observeBalancer(() => this.client.balance(this.registry.liveServers()));
     await Promise.all([this.registry.start(this.options.discoverSettleMs), this.sessionStore.open(), this.cache.open()]);
     void (async () => {
       for await (const status of this.options.nc.status()) {

@@ -60,11 +60,17 @@ export interface ReplicaBalancer {
   forget(server: string, instance: string): void;
 }
 
+/** Sends a call again, with the same payload and reply subject, to its server's queue subject. */
+interface Requeue {
+  queueSubject: string;
+  send: (reply: string) => void;
+}
+
 interface Pending {
   server: string;
   subject: string;
-  /** The replica the balancer chose (counted in flight), and how to send to the queue subject instead. */
-  balanced: { instance: string; queueSubject: string; requeue: () => void } | undefined;
+  /** For a call the balancer placed (on the replica in `counted`): how to send it to the queue subject instead. */
+  requeue: Requeue | undefined;
   /** The replica the call was addressed to (balanced or pinned): counted in flight until it settles. */
   counted: string | undefined;
   resolve: (result: Record<string, unknown>) => void;
@@ -114,7 +120,7 @@ export function replicaFailure(wire: WireError): boolean {
   return code === undefined ? wire.code === -32603 : REPLICA_FAILURES.has(code);
 }
 
-/** Replicas, and methods per replica, whose subjects are remembered (client-chosen extension methods are many). */
+/** Replicas with a failure record, and servers with a requeue count, kept at most. */
 const MAX_REMEMBERED = 64;
 
 /**
@@ -132,7 +138,6 @@ export class MeshClient {
   private readonly loads = new Map<string, number>();
   /** Rotates where ties between equally loaded replicas are broken. */
   private turn = 0;
-  private readonly instanceSubjects = new Map<string, Map<string, string>>();
   /**
    * Consecutive answers per replica that say the replica, not the request, failed (capped): added
    * to its load, so that a replica failing fast does not draw the calls it answers quickest.
@@ -168,16 +173,16 @@ export class MeshClient {
     const queueSubject = isForwardedMethod(method) ? this.subjects.server(server, method) : this.subjects.extension(server, method);
     // With several ready replicas the one with the fewest of this ingress's calls takes it: a queue
     // group picks at random, leaving one replica idle while another has a backlog.
-    let choice = options.instance || queueSubject.length > MAX_SUBJECT_LENGTH ? undefined : this.leastLoaded(server);
-    let subject = queueSubject;
-    if (options.instance) subject = this.subjects.instance(options.instance, method);
-    else if (choice) {
-      const own = this.instanceSubject(choice, method);
-      // A replica's subject is a few characters longer: a method that only just fits goes to the queue.
-      if (own.length <= MAX_SUBJECT_LENGTH) subject = own;
-      else choice = undefined;
+    let instance = options.instance;
+    let subject = instance ? this.subjects.instance(instance, method) : queueSubject;
+    const choice = instance || queueSubject.length > MAX_SUBJECT_LENGTH ? undefined : this.leastLoaded(server);
+    const own = choice === undefined ? undefined : this.subjects.instance(choice, method);
+    // A replica's subject is a few characters longer: a method that only just fits goes to the queue.
+    const balanced = own !== undefined && own.length <= MAX_SUBJECT_LENGTH;
+    if (balanced) {
+      subject = own;
+      instance = choice;
     }
-    const instance = options.instance ?? choice;
     // A subject past nats-server's control-line limit would drop the whole connection: refuse it here.
     if (subject.length > MAX_SUBJECT_LENGTH) {
       return Promise.reject(
@@ -218,10 +223,10 @@ export class MeshClient {
       }
       propagation.inject(otelTrace.setSpan(options.trace, span), h, natsHeaderSetter);
     }
-    const balanced = choice
-      ? { instance: choice, queueSubject, requeue: (reply: string) => this.nc.publish(queueSubject, payload, { reply, headers: h }) }
+    const requeue: Requeue | undefined = balanced
+      ? { queueSubject, send: (reply) => this.nc.publish(queueSubject, payload, { reply, headers: h }) }
       : undefined;
-    return this.start(server, method, subject, options, { resumed: false, span, instance, balanced }, (reply) =>
+    return this.start(server, method, subject, options, { resumed: false, span, instance, requeue }, (reply) =>
       this.nc.publish(subject, payload, { reply, headers: h }),
     );
   }
@@ -308,26 +313,6 @@ export class MeshClient {
     this.failures.set(instance, record);
   }
 
-  /** `subjects.instance()`, remembered per replica (a few methods each): balanced calls build it on every call. */
-  private instanceSubject(instance: string, method: string): string {
-    let byMethod = this.instanceSubjects.get(instance);
-    if (!byMethod) {
-      if (this.instanceSubjects.size >= MAX_REMEMBERED) this.instanceSubjects.clear();
-      byMethod = new Map();
-      this.instanceSubjects.set(instance, byMethod);
-    }
-    let subject = byMethod.get(method);
-    if (subject === undefined) {
-      subject = this.subjects.instance(instance, method);
-      // Only subjects that can be sent are kept: a client's refused method names are not.
-      if (subject.length <= MAX_SUBJECT_LENGTH) {
-        if (byMethod.size >= MAX_REMEMBERED) byMethod.clear();
-        byMethod.set(method, subject);
-      }
-    }
-    return subject;
-  }
-
   private count(instance: string, delta: 1 | -1): void {
     const load = (this.loads.get(instance) ?? 0) + delta;
     if (load > 0) this.loads.set(instance, load);
@@ -355,7 +340,7 @@ export class MeshClient {
       replyTo,
       options,
       // Counted against the replica holding the call (its instance), not sent there: the answer goes to replyTo.
-      { resumed: true, span: undefined, instance: options.instance, balanced: undefined },
+      { resumed: true, span: undefined, instance: options.instance, requeue: undefined },
       (reply) => this.nc.publish(replyTo, payload, { reply }),
     );
   }
@@ -369,13 +354,8 @@ export class MeshClient {
       resumed,
       span,
       instance,
-      balanced,
-    }: {
-      resumed: boolean;
-      span: Span | undefined;
-      instance: string | undefined;
-      balanced: { instance: string; queueSubject: string; requeue: (reply: string) => void } | undefined;
-    },
+      requeue,
+    }: { resumed: boolean; span: Span | undefined; instance: string | undefined; requeue: Requeue | undefined },
     publish: (reply: string) => void,
   ): Promise<Record<string, unknown>> {
     const token = (++this.seq).toString(36);
@@ -401,9 +381,7 @@ export class MeshClient {
       this.pending.set(token, {
         server,
         subject,
-        balanced: balanced
-          ? { instance: balanced.instance, queueSubject: balanced.queueSubject, requeue: () => balanced.requeue(reply) }
-          : undefined,
+        requeue,
         counted: instance,
         resolve,
         reject,
@@ -463,18 +441,19 @@ export class MeshClient {
     if (headers?.hasError && headers.code === 503) {
       // The balancer's choice is gone (ended, crashed) but the registry has not heard yet: nothing
       // was delivered, so the call goes to the queue subject, where any live replica takes it.
-      const balanced = entry.balanced;
-      if (balanced) {
-        entry.balanced = undefined;
-        this.count(balanced.instance, -1);
+      const requeue = entry.requeue;
+      const gone = entry.counted;
+      if (requeue && gone) {
+        entry.requeue = undefined;
+        this.count(gone, -1);
         entry.counted = undefined;
-        entry.subject = balanced.queueSubject;
-        this.failures.delete(balanced.instance);
+        entry.subject = requeue.queueSubject;
+        this.failures.delete(gone);
         if (this.requeues.size < MAX_REMEMBERED || this.requeues.has(entry.server))
           this.requeues.set(entry.server, (this.requeues.get(entry.server) ?? 0) + 1);
-        this.balancer?.forget(entry.server, balanced.instance);
+        this.balancer?.forget(entry.server, gone);
         try {
-          balanced.requeue();
+          requeue.send(entry.reply);
           return;
         } catch {
           // Fall through: the call fails as unanswered.
@@ -495,7 +474,7 @@ export class MeshClient {
       return;
     }
     // A replica answered: the call will not go to the queue subject, and its payload can go.
-    entry.balanced = undefined;
+    entry.requeue = undefined;
     const frame = headers?.get(MeshHeader.Frame);
     let body: Record<string, unknown>;
     try {

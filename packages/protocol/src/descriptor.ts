@@ -20,6 +20,9 @@ export const ListDigestsSchema = z.object({
 });
 export type ListDigests = z.infer<typeof ListDigestsSchema>;
 
+/** Longest NATS cluster name a descriptor carries (a bridge leaves out a longer one). */
+export const MAX_NATS_CLUSTER_LENGTH = 256;
+
 /**
  * What a bridge announces on `mcp.v1.registry.announce` and repeats on `...heartbeat`.
  * `ttlMs`: a replica not heard from for this long is considered gone.
@@ -43,7 +46,7 @@ export const BridgeDescriptorSchema = z.object({
   /** How client sessions map to upstream sessions on this replica. */
   sessionMode: z.enum(['shared', 'per-client']).optional(),
   /** The NATS cluster the bridge is connected to (from the server's INFO): ingresses prefer replicas in their own. */
-  natsCluster: z.string().max(256).optional(),
+  natsCluster: z.string().max(MAX_NATS_CLUSTER_LENGTH).optional(),
   /** When this copy was published (the sender's clock), for clock-skew checks. */
   sentAt: z.string().optional(),
 });

@@ -31,6 +31,7 @@ export {
   ListDigestsSchema,
   BridgeDescriptorSchema,
   ByeSchema,
+  MAX_NATS_CLUSTER_LENGTH,
 } from './descriptor.js';
 export type { BridgeState, ListDigests, BridgeDescriptor, Bye } from './descriptor.js';
 export {
